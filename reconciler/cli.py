@@ -1,0 +1,234 @@
+"""The `reconcile` command line: the only layer that knows about click and rich.
+
+Every command is a few lines: parse flags, call one core function, map the result to an exit
+code. Heavy modules (pydantic, boto3, rich, deepdiff) are imported inside the command that needs
+them, so `reconcile --help` costs little more than importing click.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import ExitCode, ReconcileError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0    success (with plan --detailed-exitcode: nothing to do)
+  1    any error, usage errors included
+  2    plan --detailed-exitcode: changes pending
+  3    attention needed
+  4    apply --wait stopped at --wait-timeout with work left
+  130  interrupted (state is left valid)
+"""
+
+
+@dataclass
+class GlobalSettings:
+    """Options accepted by every command, before or after the subcommand name."""
+
+    debug: bool = False
+    color: str = "auto"
+    region: str | None = None
+    endpoint_url: str | None = None
+    profile: str | None = None
+
+    def use_color(self, stream: Any) -> bool:
+        if self.color == "on":
+            return True
+        if self.color == "off" or os.environ.get("NO_COLOR"):
+            return False
+        return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _settings(ctx: click.Context) -> GlobalSettings:
+    root = ctx.find_root()
+    settings = root.meta.get("reconcile.settings")
+    if settings is None:
+        settings = root.meta["reconcile.settings"] = GlobalSettings()
+    assert isinstance(settings, GlobalSettings)
+    return settings
+
+
+def _store(field: str, transform: Callable[[Any], Any] = lambda value: value) -> Any:
+    """A click callback that records a global option, ignoring it when not given."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        source = ctx.get_parameter_source(param.name or "")
+        if source in (None, click.core.ParameterSource.DEFAULT) and not value:
+            return
+        setattr(_settings(ctx), field, transform(value))
+
+    return callback
+
+
+def global_options(func: F) -> F:
+    """Attach the global options, so `reconcile plan --debug` and `reconcile --debug plan` agree."""
+    options = [
+        click.option(
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            callback=_store("debug"),
+            help="Show full tracebacks and log AWS calls.",
+        ),
+        click.option(
+            "--color",
+            type=click.Choice(["on", "off", "auto"]),
+            default=None,
+            expose_value=False,
+            callback=_store("color"),
+            help="Colour output: on, off, or auto (only on a terminal; NO_COLOR is honoured).",
+        ),
+        click.option(
+            "--no-color",
+            is_flag=True,
+            expose_value=False,
+            callback=_store("color", lambda _: "off"),
+            help="Same as --color off.",
+        ),
+        click.option(
+            "--region",
+            metavar="REGION",
+            expose_value=False,
+            callback=_store("region"),
+            help="Default Region for commands that have no ARN to take it from.",
+        ),
+        click.option(
+            "--endpoint-url",
+            metavar="URL",
+            expose_value=False,
+            callback=_store("endpoint_url"),
+            help="Send AWS calls to this endpoint (for example the sandbox).",
+        ),
+        click.option(
+            "--profile",
+            metavar="NAME",
+            expose_value=False,
+            callback=_store("profile"),
+            help="Use this named profile from the AWS shared config files.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, prog_name="reconcile")
+@global_options
+def main() -> None:
+    """Declarative management of CloudTrail Lake imports.
+
+    Commit YAML manifests of the imports you want; `reconcile plan` shows what would change and
+    `reconcile apply` starts new imports, retries failed ones, and never starts the same import
+    twice.
+
+    \b
+    Start here:
+      reconcile validate manifests/      check manifests offline
+      reconcile schema > schema.json     JSON Schema for editor completion
+    """
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON data.")
+@global_options
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> ExitCode:
+    """Check manifests offline: syntax, fields, names, time ranges and overlaps.
+
+    PATHS are manifest files or directories (read recursively for *.yaml, *.yml and *.json,
+    sorted by path); the default is `manifests/`. Every problem in every file is reported, each
+    as FILE:LINE:COL: FIELD: MESSAGE. No AWS call is made.
+
+    \b
+    Examples:
+      reconcile validate
+      reconcile validate manifests/prod.yaml manifests/staging/
+      reconcile validate --json | jq '.problems[].message'
+    """
+    from reconciler.validate_report import render_problems_json, render_problems_text
+    from reconciler.manifest import load_manifests
+
+    result = load_manifests(paths or ("manifests",))
+    out = sys.stdout
+    if as_json:
+        click.echo(render_problems_json(result), file=out)
+    else:
+        text = render_problems_text(result, color=_settings(ctx).use_color(out))
+        click.echo(text, file=out if not result.problems else sys.stderr, color=True)
+    return ExitCode.ERROR if result.problems else ExitCode.OK
+
+
+@main.command()
+@global_options
+def schema() -> ExitCode:
+    """Print the manifest JSON Schema (draft-07).
+
+    Point your editor at it with a first line such as
+    `# yaml-language-server: $schema=../manifest.schema.json` for completion and checks while
+    you type. A copy is committed as `manifest.schema.json`.
+    """
+    from reconciler.schema import manifest_schema_json
+
+    click.echo(manifest_schema_json())
+    return ExitCode.OK
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get("RECONCILE_DEBUG", "") not in ("", "0")
+
+
+def _fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
+    click.secho(f"Error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def run(argv: Sequence[str] | None = None) -> NoReturn:
+    """Console entry point: run the command and turn every outcome into a pinned exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
+    try:
+        result = main.main(args=args, prog_name="reconcile", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # --help, --version
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("\nInterrupted; state is left valid. Run the command again to continue.", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        if debug:
+            raise
+        # Click's usage errors would exit 2, which DESIGN.md reserves for "changes pending".
+        hint = ""
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            hint = f" Run '{exc.ctx.command_path} --help' for usage."
+        _fail(f"{exc.format_message()}{hint}")
+    except ReconcileError as exc:
+        if debug:
+            raise
+        _fail(str(exc), exc.exit_code)
+    except BrokenPipeError:
+        # The reader went away (`reconcile plan | head`): nothing left to say to it.
+        sys.stderr.close()
+        sys.exit(ExitCode.ERROR)
+    except Exception as exc:
+        if debug:
+            raise
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc}. This is a bug in reconcile; "
+            "run again with --debug for the traceback and report it."
+        )
+    sys.exit(int(result) if isinstance(result, int) else ExitCode.OK)
