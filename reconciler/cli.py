@@ -160,16 +160,22 @@ def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> ExitC
       reconcile validate manifests/prod.yaml manifests/staging/
       reconcile validate --json | jq '.problems[].message'
     """
-    from reconciler.validate_report import render_problems_json, render_problems_text
     from reconciler.manifest import load_manifests
+    from reconciler.problems import problems_json
 
     result = load_manifests(paths or ("manifests",))
-    out = sys.stdout
     if as_json:
-        click.echo(render_problems_json(result), file=out)
+        files = [f.path for f in result.files]
+        click.echo(problems_json(result.problems, files, len(result.imports)))
+    elif result.problems:
+        color = _settings(ctx).use_color(sys.stderr)
+        for problem in result.problems:
+            where = click.style(problem.location() + ":", bold=True)
+            field = click.style(f" {problem.field}:", fg="yellow") if problem.field else ""
+            click.echo(f"{where}{field} {problem.message}", err=True, color=color)
+        click.echo(f"{len(result.problems)} problem(s) found.", err=True)
     else:
-        text = render_problems_text(result, color=_settings(ctx).use_color(out))
-        click.echo(text, file=out if not result.problems else sys.stderr, color=True)
+        click.echo(f"{len(result.files)} manifest file(s), {len(result.imports)} import(s): valid.")
     return ExitCode.ERROR if result.problems else ExitCode.OK
 
 
@@ -206,7 +212,9 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
     except click.exceptions.Exit as exc:  # --help, --version
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("\nInterrupted; state is left valid. Run the command again to continue.", err=True)
+        click.echo(
+            "\nInterrupted; state is left valid. Run the command again to continue.", err=True
+        )
         sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         if debug:

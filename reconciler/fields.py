@@ -1,0 +1,242 @@
+"""Field types of a manifest, each with the check and the message a user needs.
+
+Every validator raises `PydanticCustomError` so the message reads as a sentence about the value
+("must be an event data store ARN like ...") instead of pydantic's generic wording.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from pydantic import PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-[a-z])?"
+REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
+ACCOUNT = r"\d{12}"
+
+REGION_RE = re.compile(rf"^{REGION}$")
+EVENT_DATA_STORE_ARN_RE = re.compile(
+    rf"^arn:(?P<partition>{PARTITION}):cloudtrail:(?P<region>{REGION}):(?P<account>{ACCOUNT})"
+    r":eventdatastore/(?P<id>[A-Za-z0-9_.\-]{3,128})$"
+)
+ROLE_ARN_RE = re.compile(
+    rf"^arn:(?P<partition>{PARTITION}):iam::(?P<account>{ACCOUNT}):role/"
+    r"(?:[\w+=,.@\-]+/)*[\w+=,.@\-]{1,64}$"
+)
+# Bucket names: 3-63 chars, lower-case letters, digits, dots and hyphens, starting and ending
+# with a letter or digit, no "..", not shaped like an IP address (S3 bucket naming rules).
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+IP_LIKE_RE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+IMPORT_ID_RE = re.compile(r"^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
+
+# Epoch seconds beyond this are almost surely milliseconds pasted from a log or a console.
+MAX_EPOCH_SECONDS = 4_102_444_800  # 2100-01-01T00:00:00Z
+
+EXAMPLE_EDS_ARN = "arn:aws:cloudtrail:REGION:ACCOUNT:eventdatastore/ID"
+
+
+def _fail(kind: str, message: str, **context: Any) -> PydanticCustomError:
+    return PydanticCustomError(kind, message, context or None)
+
+
+def _require_str(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise _fail("type", f"must be {what}, a string; got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_event_data_store_arn(value: Any) -> str:
+    text = _require_str(value, "an event data store ARN")
+    if not EVENT_DATA_STORE_ARN_RE.match(text):
+        raise _fail(
+            "arn",
+            f"must be an event data store ARN like {EXAMPLE_EDS_ARN}; got {text!r}",
+        )
+    return text
+
+
+def check_role_arn(value: Any) -> str:
+    text = _require_str(value, "an IAM role ARN")
+    if not ROLE_ARN_RE.match(text):
+        raise _fail(
+            "arn", f"must be an IAM role ARN like arn:aws:iam::ACCOUNT:role/NAME; got {text!r}"
+        )
+    return text
+
+
+def check_region(value: Any) -> str:
+    text = _require_str(value, "a Region name")
+    if not REGION_RE.match(text):
+        raise _fail("region", f"must be a Region name like us-east-1; got {text!r}")
+    return text
+
+
+def check_s3_uri(value: Any) -> str:
+    """`s3://bucket[/prefix]`, kept exactly as written: it is part of an import's identity."""
+    text = _require_str(value, "an S3 URI")
+    if not text.startswith("s3://"):
+        raise _fail("s3_uri", f"must be an S3 URI like s3://BUCKET/PREFIX/; got {text!r}")
+    bucket = text[len("s3://") :].split("/", 1)[0]
+    if not BUCKET_RE.match(bucket) or ".." in bucket or IP_LIKE_RE.match(bucket):
+        raise _fail(
+            "s3_uri",
+            f"bucket name {bucket!r} in {text!r} is not a valid S3 bucket name "
+            "(3-63 lower-case letters, digits, dots and hyphens)",
+        )
+    if "//" in text[len("s3://") :] or any(c in text for c in "\\\n\r\t"):
+        raise _fail("s3_uri", f"S3 URI {text!r} has an empty path segment or a control character")
+    return text
+
+
+def check_name(value: Any) -> str:
+    text = _require_str(value, "a name")
+    if not NAME_RE.match(text):
+        raise _fail(
+            "name",
+            "must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit; "
+            f"got {text!r}",
+        )
+    return text
+
+
+def check_import_id(value: Any) -> str | None:
+    """An explicit pin to an existing import; the skeleton's empty string means "no pin"."""
+    if value is None or value == "":
+        return None
+    text = _require_str(value, "an ImportId")
+    if not IMPORT_ID_RE.match(text):
+        raise _fail(
+            "import_id",
+            f"must be an ImportId (a lower-case UUID, 36 characters); got {text!r}",
+        )
+    return text
+
+
+def _zone_missing(shown: str) -> PydanticCustomError:
+    return _fail(
+        "time_zone",
+        f"time {shown!r} has no time zone; botocore would read it as UTC. Add 'Z' "
+        "(or an offset such as +02:00) to say which time you mean, e.g. "
+        f"{shown.replace(' ', 'T')}Z",
+    )
+
+
+def _from_epoch(seconds: int) -> datetime:
+    if seconds < 0 or seconds > MAX_EPOCH_SECONDS:
+        hint = " (it looks like milliseconds: divide by 1000)" if seconds > 0 else ""
+        raise _fail("time_range", f"epoch seconds {seconds} is out of range{hint}")
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def parse_event_time(value: Any) -> datetime:
+    """ISO 8601 with Z or an offset, a bare date (midnight UTC), or epoch seconds -> aware UTC."""
+    if isinstance(value, bool):
+        raise _fail("time", f"must be a time, not a boolean ({value})")
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise _zone_missing(value.isoformat())
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), UTC)
+    if isinstance(value, int):
+        return _from_epoch(value)
+    if not isinstance(value, str):
+        raise _fail("time", f"must be an ISO 8601 time, a date or epoch seconds; got {value!r}")
+    text = value.strip()
+    if text.isdigit():
+        return _from_epoch(int(text))
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        raise _fail(
+            "time",
+            f"{value!r} is not a time: use ISO 8601 with a zone (2024-01-01T00:00:00Z), "
+            "a date (2024-01-01), or epoch seconds",
+        ) from None
+    if len(text) == 10 and parsed.tzinfo is None and "T" not in text:
+        return parsed.replace(tzinfo=UTC)  # a bare date means midnight UTC
+    if parsed.tzinfo is None:
+        raise _zone_missing(text)
+    return parsed.astimezone(UTC)
+
+
+def format_time(moment: datetime) -> str:
+    """The one way times are shown to users and stored: UTC with a Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def one_second_before(moment: datetime) -> datetime:
+    return moment - timedelta(seconds=1)
+
+
+def _ecma(pattern: re.Pattern[str]) -> str:
+    """The pattern for JSON Schema (ECMA 262 has no Python-style named groups)."""
+    return re.sub(r"\?P<\w+>", "", pattern.pattern)
+
+
+_TIME_SCHEMA: dict[str, Any] = {
+    "description": "ISO 8601 time with Z or an offset, a date (midnight UTC), or epoch seconds.",
+    "anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "format": "date"},
+        {"type": "integer", "minimum": 0},
+    ],
+}
+
+EventTime = Annotated[datetime, PlainValidator(parse_event_time), WithJsonSchema(_TIME_SCHEMA)]
+EventDataStoreArn = Annotated[
+    str,
+    PlainValidator(check_event_data_store_arn),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _ecma(EVENT_DATA_STORE_ARN_RE),
+            "description": f"Event data store ARN: {EXAMPLE_EDS_ARN}",
+        }
+    ),
+]
+RoleArn = Annotated[
+    str,
+    PlainValidator(check_role_arn),
+    WithJsonSchema({"type": "string", "pattern": _ecma(ROLE_ARN_RE)}),
+]
+RegionName = Annotated[
+    str,
+    PlainValidator(check_region),
+    WithJsonSchema({"type": "string", "pattern": _ecma(REGION_RE)}),
+]
+S3Uri = Annotated[
+    str,
+    PlainValidator(check_s3_uri),
+    WithJsonSchema(
+        {"type": "string", "pattern": "^s3://[a-z0-9][a-z0-9.\\-]{1,61}[a-z0-9](/.*)?$"}
+    ),
+]
+ImportName = Annotated[
+    str,
+    PlainValidator(check_name),
+    WithJsonSchema({"type": "string", "pattern": _ecma(NAME_RE)}),
+]
+ImportId = Annotated[
+    str | None,
+    PlainValidator(check_import_id),
+    WithJsonSchema(
+        {
+            "description": "Pins the entry to an existing import; '' (the skeleton's) means none.",
+            "anyOf": [{"type": "string", "pattern": _ecma(IMPORT_ID_RE)}, {"const": ""}],
+        }
+    ),
+]
+
+
+def arn_parts(arn: str) -> tuple[str, str]:
+    """(account, region) of a validated event data store ARN."""
+    match = EVENT_DATA_STORE_ARN_RE.match(arn)
+    if match is None:
+        raise ValueError(f"not an event data store ARN: {arn}")
+    return match["account"], match["region"]
