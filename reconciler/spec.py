@@ -8,6 +8,8 @@ attribute, which may change without replacing the import.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,3 +73,30 @@ class ImportSpec:
     @property
     def region(self) -> str:
         return arn_parts(self.destination)[1]
+
+
+def spec_document(spec: ImportSpec) -> dict[str, object]:
+    """The spec as plain data: what state records and what a change is computed on."""
+    return {
+        "identity": {
+            "destination": spec.destination,
+            "source_uri": spec.source_uri,
+            "start": format_time(spec.start) if spec.start else None,
+            "end": format_time(spec.end) if spec.end else None,
+        },
+        "attributes": attributes_document(spec),
+    }
+
+
+def attributes_document(spec: ImportSpec) -> dict[str, object]:
+    return {
+        "bucket_region": spec.bucket_region,
+        "role_arn": spec.role_arn,
+        "retry": {"max_attempts": spec.retry.max_attempts, "stopped": spec.retry.stopped},
+    }
+
+
+def spec_hash(spec: ImportSpec) -> str:
+    """A stable fingerprint of identity and attributes (not of name or file position)."""
+    text = json.dumps(spec_document(spec), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,608 @@
+"""The pure diff: (desired, state, observed, now) -> Plan. No I/O, no clock, no AWS.
+
+Decisions, in the order they are made for each manifest entry (DESIGN.md, "Plan actions"):
+an entry without a state record is adopted (by `import_id`, or the one AWS import with its
+identity), renamed (a state record of a removed entry with the same identity), or created. An
+entry with a record follows its import: COMPLETED -> noop, running -> running, FAILED/STOPPED
+-> retry or attention, pending intent -> pending/adopt/create, identity changed or import
+vanished -> replace (only when confirmed) or attention. Then state records whose entries left
+the manifests in scope are forgotten, and the starters of each account and Region are put in
+one queue: only the first may start, and only when nothing is ongoing there.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from reconciler.fields import arn_parts, format_time
+from reconciler.observed import ONGOING, Observed, ObservedImport, Place
+from reconciler.plan import (
+    STARTING,
+    Action,
+    ActionKind,
+    Basis,
+    Change,
+    IdentityView,
+    ManifestHash,
+    Plan,
+    Progress,
+    UnmanagedImport,
+)
+from reconciler.spec import Identity, ImportSpec, attributes_document
+from reconciler.state import ImportRecord, StateDocument
+
+DEFAULT_GRACE = timedelta(minutes=10)
+# An intent is written just before StartImport; AWS timestamps the import a moment later, but
+# clocks differ, so an import created slightly "before" the intent still counts as its result.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which manifest files the command was given; records from other files are left alone."""
+
+    paths: tuple[str, ...]
+
+    def covers(self, manifest_file: str) -> bool:
+        for given in self.paths:
+            base = given.rstrip("/")
+            if manifest_file == base or manifest_file.startswith(base + "/") or base in ("", "."):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class Desired:
+    specs: tuple[ImportSpec, ...]
+    scope: Scope
+    manifests: tuple[ManifestHash, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    targets: frozenset[str] = frozenset()  # empty: every entry
+    replace: frozenset[str] = frozenset()  # names whose replacement is confirmed
+    grace: timedelta = DEFAULT_GRACE
+
+
+def _view(identity: Identity) -> IdentityView:
+    return IdentityView(
+        destination=identity.destination,
+        source_uri=identity.source_uri,
+        start=format_time(identity.start) if identity.start else None,
+        end=format_time(identity.end) if identity.end else None,
+    )
+
+
+def _identity_document(identity: Identity) -> dict[str, Any]:
+    view = _view(identity)
+    return {
+        "destination": view.destination,
+        "source_uri": view.source_uri,
+        "start": view.start,
+        "end": view.end,
+    }
+
+
+def _record_document(record: ImportRecord) -> dict[str, Any]:
+    return {
+        "identity": _identity_document(record.identity),
+        "attributes": {
+            "bucket_region": record.bucket_region,
+            "role_arn": record.role_arn,
+            "retry": {"max_attempts": record.max_attempts, "stopped": record.retry_stopped},
+        },
+    }
+
+
+def _spec_document(spec: ImportSpec) -> dict[str, Any]:
+    return {"identity": _identity_document(spec.identity), "attributes": attributes_document(spec)}
+
+
+def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[Change, ...]:
+    """Field-level differences between two spec documents, as dotted paths."""
+    if before == after:
+        return ()
+    from deepdiff import DeepDiff  # only when something differs: it is slow to import
+
+    diff = DeepDiff(dict(before), dict(after), view="tree", threshold_to_diff_deeper=0)
+    changes = []
+    for items in diff.values():
+        for item in items:
+            path = ".".join(str(step) for step in item.path(output_format="list"))
+            changes.append(Change(field=path, before=_plain(item.t1), after=_plain(item.t2)))
+    return tuple(sorted(changes, key=lambda change: change.field))
+
+
+def _plain(value: Any) -> Any:
+    """deepdiff marks a missing side with a NotPresent object; plan data says None."""
+    return value if isinstance(value, str | int | float | bool | dict | list | type(None)) else None
+
+
+def _progress(observed: ObservedImport) -> Progress:
+    stats = observed.statistics or {}
+    return Progress(
+        status=observed.status,
+        prefixes_found=stats.get("PrefixesFound"),
+        prefixes_completed=stats.get("PrefixesCompleted"),
+        files_completed=stats.get("FilesCompleted"),
+        events_completed=stats.get("EventsCompleted"),
+        failed_entries=stats.get("FailedEntries"),
+    )
+
+
+def _so_far(observed: ObservedImport) -> str:
+    stats = observed.statistics or {}
+    files, events = stats.get("FilesCompleted"), stats.get("EventsCompleted")
+    if files is None and events is None:
+        return ""
+    return f": {files or 0:,} files, {events or 0:,} events"
+
+
+def _failed_entries(observed: ObservedImport) -> str:
+    count = (observed.statistics or {}).get("FailedEntries")
+    if count is None:
+        return ""
+    return f" with {count} failed entr{'y' if count == 1 else 'ies'}"
+
+
+@dataclass
+class _Planner:
+    desired: Desired
+    state: StateDocument
+    observed: Observed
+    now: datetime
+    options: PlanOptions
+    claimed: set[str] = field(default_factory=set)  # ImportIds assigned to an entry
+    renamed_from: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.desired_names = {spec.name for spec in self.desired.specs}
+        self.managed_ids = {
+            id_
+            for record in self.state.imports.values()
+            for id_ in [record.import_id, *(a.import_id for a in record.attempts)]
+            if id_
+        }
+        self.by_identity: dict[Identity, list[ObservedImport]] = defaultdict(list)
+        for observed in sorted(self.observed.imports.values(), key=lambda o: o.import_id):
+            if observed.identity is not None:
+                self.by_identity[observed.identity].append(observed)
+        self.orphans = {
+            name: record
+            for name, record in sorted(self.state.imports.items())
+            if name not in self.desired_names and self.desired.scope.covers(record.manifest_file)
+        }
+
+    # -- building blocks ---------------------------------------------------------------
+
+    def _action(self, spec: ImportSpec, kind: ActionKind, reason: str, **extra: Any) -> Action:
+        account, region = spec.account, spec.region
+        return Action(
+            name=spec.name,
+            action=kind,
+            reason=reason,
+            account=account,
+            region=region,
+            destination=spec.destination,
+            import_id=extra.pop("import_id", None),
+            identity=_view(spec.identity),
+            attributes=attributes_document(spec),
+            manifest=spec.location.describe(),
+            **extra,
+        )
+
+    def _unclaimed_matches(self, identity: Identity) -> list[ObservedImport]:
+        return [
+            observed
+            for observed in self.by_identity.get(identity, [])
+            if observed.import_id not in self.managed_ids and observed.import_id not in self.claimed
+        ]
+
+    def _listing_failed(self, spec: ImportSpec) -> Action | None:
+        error = self.observed.errors.get((spec.account, spec.region))
+        if error is None:
+            return None
+        return self._action(
+            spec,
+            ActionKind.ATTENTION,
+            f"could not list imports in {spec.account}/{spec.region}: {error}",
+        )
+
+    # -- entries without a state record -------------------------------------------------
+
+    def new_entry(self, spec: ImportSpec) -> Action:
+        if spec.import_id:
+            return self._pinned(spec)
+        for old_name, record in self.orphans.items():
+            if old_name not in self.renamed_from and record.identity == spec.identity:
+                self.renamed_from.add(old_name)
+                return self._action(
+                    spec,
+                    ActionKind.RENAME,
+                    f"renamed from '{old_name}' (same identity); state moves, nothing starts",
+                    import_id=record.import_id,
+                    previous_name=old_name,
+                    changes=(Change("name", old_name, spec.name),),
+                )
+        return self._find_or_create(spec, "not in state")
+
+    def _pinned(self, spec: ImportSpec) -> Action:
+        observed = self.observed.imports.get(spec.import_id or "")
+        if observed is None:
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"import_id {spec.import_id} is not among the imports of "
+                f"{spec.account}/{spec.region}; check the ID or remove it",
+                import_id=spec.import_id,
+            )
+        if observed.identity is not None and observed.identity != spec.identity:
+            changes = field_changes(
+                {"identity": _identity_document(observed.identity)},
+                {"identity": _identity_document(spec.identity)},
+            )
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"import_id {spec.import_id} has a different identity than this entry; make the "
+                "entry match the import, or remove import_id",
+                import_id=spec.import_id,
+                changes=changes,
+            )
+        self.claimed.add(observed.import_id)
+        return self._action(
+            spec,
+            ActionKind.ADOPT,
+            f"adopt {observed.status} import pinned by import_id; nothing starts",
+            import_id=observed.import_id,
+            progress=_progress(observed),
+        )
+
+    def _find_or_create(self, spec: ImportSpec, why: str) -> Action:
+        failed = self._listing_failed(spec)
+        if failed:
+            return failed
+        matches = self._unclaimed_matches(spec.identity)
+        if len(matches) == 1:
+            found = matches[0]
+            self.claimed.add(found.import_id)
+            return self._action(
+                spec,
+                ActionKind.ADOPT,
+                f"{why}; an import with the same identity exists ({found.status}): adopt it, "
+                "nothing starts",
+                import_id=found.import_id,
+                progress=_progress(found),
+            )
+        if len(matches) > 1:
+            ids = ", ".join(m.import_id for m in matches)
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"{len(matches)} imports in AWS have this identity ({ids}); pick one with "
+                "import_id in the manifest",
+            )
+        return self._action(spec, ActionKind.CREATE, f"{why}; no import with this identity in AWS")
+
+    # -- entries with a state record ----------------------------------------------------
+
+    def existing_entry(self, spec: ImportSpec, record: ImportRecord) -> Action:
+        failed = self._listing_failed(spec)
+        if failed:
+            return failed
+        if record.identity != spec.identity:
+            return self._identity_changed(spec, record)
+        if record.intent is not None and record.import_id is None:
+            return self._unresolved_start(spec, record)
+        if record.import_id is None:
+            return self._find_or_create(spec, "state holds no ImportId")
+        observed = self.observed.imports.get(record.import_id)
+        if observed is None:
+            return self._vanished(spec, record)
+        self.claimed.add(observed.import_id)
+        if record.intent is not None and record.intent.kind == "retry" and not observed.ongoing:
+            reached = (
+                observed.updated is not None and observed.updated >= record.intent.at - CLOCK_SKEW
+            )
+            if not reached and self.now - record.intent.at < self.options.grace:
+                return self._action(
+                    spec,
+                    ActionKind.PENDING,
+                    f"a retry was sent at {format_time(record.intent.at)} with no answer "
+                    "recorded; waiting for it to show",
+                    import_id=record.import_id,
+                    progress=_progress(observed),
+                )
+        return self._by_status(spec, record, observed)
+
+    def _attribute_changes(self, spec: ImportSpec, record: ImportRecord) -> tuple[Change, ...]:
+        return field_changes(
+            _record_document(record)["attributes"], _spec_document(spec)["attributes"]
+        )
+
+    def _by_status(
+        self, spec: ImportSpec, record: ImportRecord, observed: ObservedImport
+    ) -> Action:
+        changes = self._attribute_changes(spec, record)
+        role_changed = any(change.field == "role_arn" for change in changes)
+        common: dict[str, Any] = {
+            "import_id": observed.import_id,
+            "progress": _progress(observed),
+            "changes": changes,
+            "failures": observed.failures,
+        }
+        status = observed.status
+        if status == "COMPLETED":
+            reason = f"COMPLETED{_so_far(observed)}"
+            if changes:
+                reason += "; new attribute values are recorded, the import is not replaced"
+            return self._action(spec, ActionKind.NOOP, reason, **common)
+        if role_changed and status in (*ONGOING, "FAILED", "STOPPED"):
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"{status}, and role_arn changed: a retry keeps the role the import started "
+                "with. Restore the old role_arn, or confirm a new import with --replace "
+                f"{spec.name}",
+                **common,
+            )
+        if status in ONGOING:
+            return self._action(
+                spec, ActionKind.RUNNING, f"{status}{_so_far(observed)} so far", **common
+            )
+        if status in ("FAILED", "STOPPED"):
+            return self._retry_or_attention(spec, record, observed, common)
+        return self._action(
+            spec, ActionKind.ATTENTION, f"unknown import status {status!r}", **common
+        )
+
+    def _retry_or_attention(
+        self,
+        spec: ImportSpec,
+        record: ImportRecord,
+        observed: ObservedImport,
+        common: dict[str, Any],
+    ) -> Action:
+        status = observed.status
+        used = max(record.starts, 1)
+        limit = spec.retry.max_attempts
+        what = f"{status}{_failed_entries(observed)}"
+        if status == "STOPPED" and not spec.retry.stopped:
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"{what}; STOPPED imports are retried only with retry.stopped: true",
+                **common,
+            )
+        if used >= limit:
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"{what}; all {limit} attempt{'s' if limit != 1 else ''} used (retry.max_attempts)",
+                **common,
+            )
+        reason = f"{what}; attempt {used + 1} of {limit}"
+        if record.next_retry_at is not None and self.now < record.next_retry_at:
+            return self._action(
+                spec,
+                ActionKind.QUEUED,
+                f"{reason}, after backoff at {format_time(record.next_retry_at)}",
+                blocked_by=f"backoff until {format_time(record.next_retry_at)}",
+                **common,
+            )
+        return self._action(spec, ActionKind.RETRY, reason, **common)
+
+    def _unresolved_start(self, spec: ImportSpec, record: ImportRecord) -> Action:
+        """An intent without ImportId: the StartImport may or may not have reached AWS."""
+        assert record.intent is not None
+        since = record.intent.at
+        matches = [
+            m
+            for m in self._unclaimed_matches(spec.identity)
+            if m.created is None or m.created >= since - CLOCK_SKEW
+        ]
+        if len(matches) == 1:
+            found = matches[0]
+            self.claimed.add(found.import_id)
+            return self._action(
+                spec,
+                ActionKind.ADOPT,
+                f"an apply at {format_time(since)} started this import but stopped before "
+                f"recording its ImportId ({found.status}): adopt it, nothing starts",
+                import_id=found.import_id,
+                progress=_progress(found),
+            )
+        if len(matches) > 1:
+            ids = ", ".join(m.import_id for m in matches)
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"{len(matches)} imports with this identity appeared after the start at "
+                f"{format_time(since)} ({ids}); pick one with import_id in the manifest",
+            )
+        if self.now - since < self.options.grace:
+            until = format_time(since + self.options.grace)
+            return self._action(
+                spec,
+                ActionKind.PENDING,
+                f"a StartImport at {format_time(since)} has no answer recorded and no import "
+                f"with this identity shows yet; waiting until {until} before starting again",
+            )
+        return self._action(
+            spec,
+            ActionKind.CREATE,
+            f"the StartImport at {format_time(since)} never reached AWS (no import with this "
+            f"identity after {int(self.options.grace.total_seconds() // 60)} minutes)",
+        )
+
+    def _identity_changed(self, spec: ImportSpec, record: ImportRecord) -> Action:
+        changes = field_changes(
+            {"identity": _identity_document(record.identity)},
+            {"identity": _identity_document(spec.identity)},
+        )
+        if record.import_id:
+            self.claimed.add(record.import_id)
+        if spec.name in self.options.replace:
+            return self._action(
+                spec,
+                ActionKind.REPLACE,
+                "identity changed; confirmed with --replace: a new import starts, the old "
+                "import's events stay, and events in both ranges are stored twice",
+                import_id=record.import_id,
+                changes=changes,
+            )
+        return self._action(
+            spec,
+            ActionKind.ATTENTION,
+            "identity changed (destination, source or range); a new import would store "
+            f"overlapping events twice. Confirm with --replace {spec.name}, or revert the entry",
+            import_id=record.import_id,
+            changes=changes,
+        )
+
+    def _vanished(self, spec: ImportSpec, record: ImportRecord) -> Action:
+        if spec.name in self.options.replace:
+            return self._action(
+                spec,
+                ActionKind.REPLACE,
+                f"import {record.import_id} no longer exists in AWS; confirmed with --replace: "
+                "a new import starts",
+                import_id=record.import_id,
+            )
+        return self._action(
+            spec,
+            ActionKind.ATTENTION,
+            f"import {record.import_id} no longer exists in AWS; start a new one with "
+            f"--replace {spec.name}, or remove the entry",
+            import_id=record.import_id,
+        )
+
+    # -- records whose entries left the manifests ----------------------------------------
+
+    def forgets(self) -> list[Action]:
+        actions = []
+        for name, record in self.orphans.items():
+            if name in self.renamed_from:
+                continue
+            account, region = arn_parts(record.identity.destination)
+            observed = self.observed.imports.get(record.import_id or "")
+            status = observed.status if observed else record.status
+            running = (
+                " It is still running: --stop-removed would stop it."
+                if observed and observed.ongoing
+                else ""
+            )
+            actions.append(
+                Action(
+                    name=name,
+                    action=ActionKind.FORGET,
+                    reason=f"no longer in {record.manifest_file}; state forgets it, its events "
+                    f"stay in the Lake ({status or 'never started'}).{running}",
+                    account=account,
+                    region=region,
+                    destination=record.identity.destination,
+                    import_id=record.import_id,
+                    identity=_view(record.identity),
+                    attributes=_record_document(record)["attributes"],
+                    progress=_progress(observed) if observed else None,
+                )
+            )
+        return actions
+
+    # -- queues -------------------------------------------------------------------------
+
+    def queue(self, actions: Sequence[Action]) -> list[Action]:
+        """One queue per account and Region: at most one start, and none while one runs."""
+        blockers: dict[Place, str] = {}
+        names_by_id = {a.import_id: a.name for a in actions if a.import_id}
+        for observed in sorted(self.observed.imports.values(), key=lambda o: o.import_id):
+            if observed.ongoing:
+                place = (observed.account, observed.region)
+                blockers.setdefault(place, names_by_id.get(observed.import_id, observed.import_id))
+        for action in actions:
+            if action.action is ActionKind.PENDING:
+                blockers.setdefault((action.account, action.region), action.name)
+        positions: dict[Place, int] = defaultdict(int)
+        result = []
+        for action in actions:
+            place = (action.account, action.region)
+            if action.action not in STARTING:
+                result.append(action)
+                continue
+            if place not in blockers:
+                blockers[place] = action.name
+                result.append(action)
+                continue
+            positions[place] += 1
+            result.append(
+                replace(
+                    action,
+                    action=ActionKind.QUEUED,
+                    reason=f"{action.reason}; the {action.action.value} waits behind "
+                    f"{blockers[place]} (one import at a time in {place[0]}/{place[1]})",
+                    queue_position=positions[place],
+                    blocked_by=blockers[place],
+                )
+            )
+        return result
+
+    def unmanaged(self) -> list[UnmanagedImport]:
+        return [
+            UnmanagedImport(
+                import_id=o.import_id,
+                status=o.status,
+                account=o.account,
+                region=o.region,
+                destination=o.destination,
+                created=format_time(o.created) if o.created else None,
+            )
+            for o in sorted(
+                self.observed.imports.values(), key=lambda o: (o.account, o.region, o.import_id)
+            )
+            if o.import_id not in self.managed_ids and o.import_id not in self.claimed
+        ]
+
+
+def plan(
+    desired: Desired,
+    state: StateDocument,
+    observed: Observed,
+    now: datetime,
+    options: PlanOptions | None = None,
+) -> Plan:
+    options = options or PlanOptions()
+    planner = _Planner(desired, state, observed, now, options)
+    actions: list[Action] = []
+    for spec in _in_order(desired.specs):
+        if options.targets and spec.name not in options.targets:
+            continue
+        record = state.imports.get(spec.name)
+        actions.append(
+            planner.new_entry(spec) if record is None else planner.existing_entry(spec, record)
+        )
+    if not options.targets:  # --target never forgets anything
+        actions.extend(planner.forgets())
+    actions = planner.queue(actions)
+    basis = Basis(
+        state_lineage=state.lineage or None,
+        state_serial=state.serial,
+        observed_fingerprint=observed.fingerprint(),
+        observed_import_ids=tuple(sorted(observed.imports)),
+        manifests=desired.manifests,
+    )
+    return Plan(
+        basis=basis,
+        actions=tuple(actions),
+        unmanaged=tuple(planner.unmanaged()),
+        created_at=format_time(now),
+    )
+
+
+def _in_order(specs: Iterable[ImportSpec]) -> list[ImportSpec]:
+    """Manifest file path, then position in the file (DESIGN.md, "Queues")."""
+    return sorted(specs, key=lambda spec: (spec.location.file, spec.location.index))

@@ -1,0 +1,233 @@
+"""The state document: what reconcile knows about each managed import, by name.
+
+State is a cache of facts AWS also knows (DESIGN.md, "State"): losing it must never cause a
+duplicate import, because plan finds imports by identity. It still matters: it holds attempt
+history, pending intents (write-ahead before StartImport) and the final details of COMPLETED
+imports, so later plans need no GetImport for them.
+
+This module is the document only (pure data and its JSON form); `statestore.py` reads and
+writes it atomically under a lock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from reconciler.errors import StateError
+from reconciler.fields import format_time
+from reconciler.spec import Identity
+
+STATE_FORMAT_VERSION = 1
+
+
+def _time(value: datetime | None) -> str | None:
+    return format_time(value) if value is not None else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"expected a time string, got {value!r}")
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _required_time(value: Any) -> datetime:
+    parsed = _parse_time(value)
+    if parsed is None:
+        raise TypeError("a required time is missing")
+    return parsed
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One StartImport of an entry (the first, a retry, or a replacement)."""
+
+    at: datetime
+    kind: str  # "create" | "retry" | "replace"
+    outcome: str  # "started" | "refused" | "unknown"
+    import_id: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": _time(self.at),
+            "kind": self.kind,
+            "outcome": self.outcome,
+            "import_id": self.import_id,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Attempt:
+        return cls(
+            at=_required_time(data["at"]),
+            kind=str(data["kind"]),
+            outcome=str(data["outcome"]),
+            import_id=data.get("import_id"),
+            error=data.get("error"),
+        )
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Written (and fsynced) before StartImport; cleared once the ImportId is recorded."""
+
+    kind: str  # "create" | "retry" | "replace"
+    at: datetime
+    import_id: str | None = None  # the import being retried, for a retry
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "at": _time(self.at), "import_id": self.import_id}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Intent:
+        return cls(
+            kind=str(data["kind"]), at=_required_time(data["at"]), import_id=data.get("import_id")
+        )
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    name: str
+    manifest_file: str
+    identity: Identity
+    bucket_region: str
+    role_arn: str  # for an unfinished import: the role it started with
+    max_attempts: int
+    retry_stopped: bool
+    spec_hash: str
+    import_id: str | None = None
+    status: str | None = None  # last observed ImportStatus
+    statistics: Mapping[str, int] | None = None
+    final: bool = False  # COMPLETED and its details recorded: never needs GetImport again
+    attempts: tuple[Attempt, ...] = ()
+    next_retry_at: datetime | None = None
+    intent: Intent | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def starts(self) -> int:
+        """StartImport calls that count against max_attempts (refusals do not)."""
+        return sum(1 for attempt in self.attempts if attempt.outcome != "refused")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "manifest_file": self.manifest_file,
+            "identity": {
+                "destination": self.identity.destination,
+                "source_uri": self.identity.source_uri,
+                "start": _time(self.identity.start),
+                "end": _time(self.identity.end),
+            },
+            "attributes": {
+                "bucket_region": self.bucket_region,
+                "role_arn": self.role_arn,
+                "retry": {"max_attempts": self.max_attempts, "stopped": self.retry_stopped},
+            },
+            "spec_hash": self.spec_hash,
+            "import_id": self.import_id,
+            "status": self.status,
+            "statistics": dict(self.statistics) if self.statistics is not None else None,
+            "final": self.final,
+            "attempts": [attempt.to_json() for attempt in self.attempts],
+            "next_retry_at": _time(self.next_retry_at),
+            "intent": self.intent.to_json() if self.intent else None,
+            "updated_at": _time(self.updated_at),
+        }
+
+    @classmethod
+    def from_json(cls, name: str, data: Mapping[str, Any]) -> ImportRecord:
+        identity = data["identity"]
+        attributes = data["attributes"]
+        statistics = data.get("statistics")
+        return cls(
+            name=name,
+            manifest_file=str(data["manifest_file"]),
+            identity=Identity(
+                destination=str(identity["destination"]),
+                source_uri=str(identity["source_uri"]),
+                start=_parse_time(identity.get("start")),
+                end=_parse_time(identity.get("end")),
+            ),
+            bucket_region=str(attributes["bucket_region"]),
+            role_arn=str(attributes["role_arn"]),
+            max_attempts=int(attributes["retry"]["max_attempts"]),
+            retry_stopped=bool(attributes["retry"]["stopped"]),
+            spec_hash=str(data["spec_hash"]),
+            import_id=data.get("import_id"),
+            status=data.get("status"),
+            statistics={str(k): int(v) for k, v in statistics.items()} if statistics else None,
+            final=bool(data.get("final", False)),
+            attempts=tuple(Attempt.from_json(a) for a in data.get("attempts", ())),
+            next_retry_at=_parse_time(data.get("next_retry_at")),
+            intent=Intent.from_json(data["intent"]) if data.get("intent") else None,
+            updated_at=_parse_time(data.get("updated_at")),
+        )
+
+
+@dataclass(frozen=True)
+class StateDocument:
+    lineage: str
+    serial: int = 0
+    imports: Mapping[str, ImportRecord] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def empty(cls) -> StateDocument:
+        """A state that has never been written: no lineage yet (set on first write)."""
+        return cls(lineage="", serial=0)
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.lineage)
+
+    def with_records(self, records: Mapping[str, ImportRecord]) -> StateDocument:
+        return replace(self, imports=MappingProxyType(dict(records)))
+
+    def next_version(self) -> StateDocument:
+        """The document as it will be written next: serial + 1, lineage fixed at creation."""
+        return replace(self, lineage=self.lineage or str(uuid.uuid4()), serial=self.serial + 1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": STATE_FORMAT_VERSION,
+            "lineage": self.lineage,
+            "serial": self.serial,
+            "imports": {name: self.imports[name].to_json() for name in sorted(self.imports)},
+        }
+
+    @classmethod
+    def from_json(cls, document: Any, *, source: str) -> StateDocument:
+        """Parse a loaded JSON value; anything malformed is a StateError naming `source`."""
+        if not isinstance(document, dict):
+            raise StateError(f"state {source} is not a JSON object; refusing to use it.")
+        version = document.get("format_version")
+        if isinstance(version, int) and version > STATE_FORMAT_VERSION:
+            raise StateError(
+                f"state {source} has format_version {version}, newer than this reconcile "
+                f"understands ({STATE_FORMAT_VERSION}). Upgrade reconcile; the state was left "
+                "untouched."
+            )
+        if version != STATE_FORMAT_VERSION:
+            raise StateError(f"state {source} has no valid format_version; refusing to use it.")
+        try:
+            lineage = document["lineage"]
+            serial = document["serial"]
+            if not isinstance(lineage, str) or not isinstance(serial, int):
+                raise TypeError("lineage must be a string and serial an integer")
+            records = {
+                str(name): ImportRecord.from_json(str(name), data)
+                for name, data in document["imports"].items()
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StateError(
+                f"state {source} is corrupt ({type(exc).__name__}: {exc}); it was left "
+                "untouched. Restore the backup next to it, or move it away to start over "
+                "(plan then adopts existing imports by identity, so nothing is started twice)."
+            ) from None
+        return cls(lineage=lineage, serial=serial, imports=MappingProxyType(records))
