@@ -1,0 +1,100 @@
+"""One boto3 Session per run, and its clients cached per (service, Region, retry policy).
+
+Read clients retry generously (botocore standard mode); the StartImport client never retries,
+because StartImport has no client token: a retried call whose first response was lost would
+start a second import (DESIGN.md "Apply safety"). Against a loopback endpoint (the sandbox)
+with no credentials configured, dummy static credentials are used so the tool works on a
+machine without AWS config; any other endpoint gets boto3's normal credential chain.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    import boto3
+
+RetryPolicy = Literal["read", "start_import"]
+READ_MAX_ATTEMPTS = 10
+DUMMY_ACCESS_KEY = "testing"
+DUMMY_SECRET_KEY = "testing"  # not a secret: the sandbox accepts any key
+
+
+def is_loopback(endpoint_url: str | None) -> bool:
+    """True for http(s)://localhost, 127.0.0.0/8 and [::1] endpoints."""
+    if not endpoint_url:
+        return False
+    host = urlparse(endpoint_url).hostname
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ClientFactory:
+    """Creates the run's boto3 Session lazily and hands out cached clients."""
+
+    def __init__(
+        self,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        self.profile = profile
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self._session: boto3.Session | None = None
+        self._clients: dict[tuple[str, str | None, RetryPolicy], Any] = {}
+        # Building clients from one botocore session concurrently is not thread-safe.
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> boto3.Session:
+        if self._session is None:
+            import boto3
+
+            session = boto3.Session(profile_name=self.profile, region_name=self.region)
+            if is_loopback(self.endpoint_url) and session.get_credentials() is None:
+                session = boto3.Session(
+                    profile_name=self.profile,
+                    region_name=self.region,
+                    aws_access_key_id=DUMMY_ACCESS_KEY,
+                    aws_secret_access_key=DUMMY_SECRET_KEY,
+                )
+            self._session = session
+        return self._session
+
+    def client(self, service: str, region: str | None = None, retries: RetryPolicy = "read") -> Any:
+        """A client for `service` in `region` (default: the factory's Region)."""
+        from botocore.config import Config
+
+        region = region or self.region
+        key = (service, region, retries)
+        with self._lock:
+            if key not in self._clients:
+                attempts = 1 if retries == "start_import" else READ_MAX_ATTEMPTS
+                # total_max_attempts counts the first call; botocore's `max_attempts` key
+                # counts only retries, so max_attempts=1 would still send StartImport twice.
+                config = Config(retries={"mode": "standard", "total_max_attempts": attempts})
+                self._clients[key] = self.session.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=self.endpoint_url,
+                    config=config,
+                )
+            return self._clients[key]
+
+    def cloudtrail(self, region: str | None = None) -> Any:
+        """Read client for GetImport, ListImports, ListImportFailures and friends."""
+        return self.client("cloudtrail", region)
+
+    def cloudtrail_start_import(self, region: str | None = None) -> Any:
+        """The client for StartImport: no retries (a lost response must not start twice)."""
+        return self.client("cloudtrail", region, retries="start_import")
