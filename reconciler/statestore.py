@@ -1,0 +1,198 @@
+"""Where the state document lives: the store interface, lock holders, and choosing a location.
+
+A store reads the document without a lock (plan), and writes it only under its lock (apply,
+`state` commands). Every write is optimistic as well as locked: it is refused when the state
+changed since this store last read it, so a writer that ignored the lock, or a document read
+before the lock was taken, can never overwrite someone else's update (DESIGN.md, "State").
+
+`statestore_local.py` holds the local file store. An S3 store (issue 6) implements the same
+`StateStore` protocol: a conditional put on the ETag where the local store compares lineage and
+serial, and an `IfNoneMatch: *` lock object holding the same `LockInfo`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from reconciler.errors import LockError, StateError
+from reconciler.fields import format_time
+from reconciler.state import StateDocument
+
+DEFAULT_STATE_PATH = ".reconcile/state.json"
+STATE_ENV_VAR = "RECONCILE_STATE"
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds a state lock; recorded next to the lock and shown to whoever has to wait."""
+
+    lock_id: str  # a UUID; `reconcile state force-unlock LOCK_ID` names it
+    user: str
+    host: str
+    pid: int
+    time: datetime  # when the lock was taken, UTC
+    command: str  # e.g. "reconcile apply"
+
+    @classmethod
+    def new(cls, command: str) -> LockInfo:
+        try:
+            user = getpass.getuser()
+        except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (containers)
+            user = "unknown"
+        return cls(
+            lock_id=str(uuid.uuid4()),
+            user=user,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            time=datetime.now(UTC).replace(microsecond=0),
+            command=command,
+        )
+
+    def describe(self) -> str:
+        return (
+            f"{self.user}@{self.host} (pid {self.pid}, since {format_time(self.time)}, "
+            f"command '{self.command}', lock ID {self.lock_id})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lock_id": self.lock_id,
+            "user": self.user,
+            "host": self.host,
+            "pid": self.pid,
+            "time": format_time(self.time),
+            "command": self.command,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> LockInfo:
+        """Parse a holder record; raises ValueError if it is not one."""
+        if not isinstance(data, dict):
+            raise ValueError("a lock holder record must be a JSON object")
+        try:
+            fields = {key: data[key] for key in ("lock_id", "user", "host", "command", "time")}
+            if not all(isinstance(value, str) for value in fields.values()):
+                raise ValueError("lock_id, user, host, command and time must be strings")
+            pid = data["pid"]
+            if not isinstance(pid, int) or isinstance(pid, bool):
+                raise ValueError("pid must be an integer")
+            moment = datetime.fromisoformat(fields.pop("time").replace("Z", "+00:00"))
+        except KeyError as exc:
+            raise ValueError(f"a lock holder record has no {exc}") from None
+        return cls(pid=pid, time=moment.astimezone(UTC), **fields)
+
+
+class StateStore(Protocol):
+    """What every state store offers; the CLI and the applier see only this."""
+
+    def describe(self) -> str:
+        """The location, for messages ("state <describe()> is locked by ...")."""
+        ...
+
+    def read(self) -> StateDocument:
+        """The current document, without the lock. No state yet gives `StateDocument.empty()`.
+
+        A corrupt, truncated or newer-format state raises StateError (and is left untouched).
+        Remembers what it read: `write` refuses if the state changed since.
+        """
+        ...
+
+    def lock(self, command: str, timeout: float = 0) -> AbstractContextManager[LockInfo]:
+        """Hold the state lock for the `with` block; yields this holder's record.
+
+        `timeout` is how many seconds to wait for another holder (0: fail at once). A lock
+        that stays taken raises LockError naming its holder.
+        """
+        ...
+
+    def write(self, document: StateDocument) -> StateDocument:
+        """Write `document.next_version()` (serial + 1) atomically and return it.
+
+        Only while this store holds the lock, and only if the state is still the one this
+        store last read or wrote and the one `document` is based on (same lineage and serial);
+        otherwise StateError and nothing is written. The previous version is kept as a backup.
+        """
+        ...
+
+    def holder(self) -> LockInfo | None:
+        """The recorded lock holder, if any (may be stale after a crash: see the store)."""
+        ...
+
+    def force_unlock(self, lock_id: str) -> None:
+        """Remove a lock left by a holder that is gone; only when `lock_id` is the recorded one."""
+        ...
+
+
+def resolve_state_location(option: str | None, env: Mapping[str, str] = os.environ) -> str:
+    """`--state PATH` wins over `RECONCILE_STATE`, which wins over `.reconcile/state.json`."""
+    if option:
+        return option
+    return env.get(STATE_ENV_VAR) or DEFAULT_STATE_PATH
+
+
+def open_state_store(location: str) -> StateStore:
+    """The store for a location as `resolve_state_location` returns it."""
+    if location.startswith("s3://"):
+        raise StateError(
+            f"state {location}: state in S3 is not supported yet; use a local path "
+            f"(--state PATH or {STATE_ENV_VAR})."
+        )
+    from reconciler.statestore_local import LocalStateStore
+
+    return LocalStateStore(location)
+
+
+def locked_error(source: str, holder: LockInfo | None, timeout: float) -> LockError:
+    """The message for a lock we could not take, naming its holder (shared by all stores)."""
+    still = f"still locked after {timeout:g} s" if timeout > 0 else "locked"
+    if holder is None:
+        return LockError(
+            f"state {source} is {still} by another process (its holder details are not "
+            "recorded yet).",
+            hint="Wait for it to finish, or retry with --lock-timeout SECONDS.",
+        )
+    return LockError(
+        f"state {source} is {still} by {holder.describe()}.",
+        hint=(
+            "Wait for it to finish, retry with --lock-timeout SECONDS, or if that process is "
+            f"gone run `reconcile state force-unlock {holder.lock_id}`."
+        ),
+    )
+
+
+def _version(lineage: str, serial: int) -> str:
+    return f"serial {serial} of lineage {lineage}" if lineage else "absent (never written)"
+
+
+def check_unchanged(
+    source: str,
+    last_seen: tuple[str, int] | None,
+    current: StateDocument,
+    document: StateDocument,
+) -> None:
+    """Refuse a write when the stored state is not the one the writer started from.
+
+    `last_seen` is (lineage, serial) as this store last read or wrote it (None: never read);
+    `current` is what is stored now; `document` is what the caller wants to write.
+    """
+    now = (current.lineage, current.serial)
+    if last_seen is not None and last_seen != now:
+        raise StateError(
+            f"state {source} changed since it was read: it was {_version(*last_seen)} and is "
+            f"now {_version(*now)}, so another process wrote it. Nothing was written; run the "
+            "command again to start from the current state."
+        )
+    if (document.lineage, document.serial) != now:
+        raise StateError(
+            f"state {source} is {_version(*now)}, but the document to write is based on "
+            f"{_version(document.lineage, document.serial)}. Nothing was written; read the "
+            "state again and redo the change on top of it."
+        )
