@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from reconciler.fields import arn_parts, format_time
 
@@ -100,3 +101,53 @@ def spec_hash(spec: ImportSpec) -> str:
     """A stable fingerprint of identity and attributes (not of name or file position)."""
     text = json.dumps(spec_document(spec), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def spec_to_json(spec: ImportSpec) -> dict[str, object]:
+    """Everything needed to apply the entry later from a saved plan, without the manifests."""
+    return {
+        "name": spec.name,
+        **spec_document(spec),
+        "import_id": spec.import_id,
+        "allow_overlap": spec.allow_overlap,
+        "location": {
+            "file": spec.location.file,
+            "index": spec.location.index,
+            "line": spec.location.line,
+            "column": spec.location.column,
+        },
+    }
+
+
+def spec_from_json(data: Any) -> ImportSpec:
+    """The inverse of `spec_to_json`; raises KeyError/TypeError/ValueError on bad input."""
+    identity = data["identity"]
+    attributes = data["attributes"]
+    location = data["location"]
+    return ImportSpec(
+        name=str(data["name"]),
+        destination=str(identity["destination"]),
+        source_uri=str(identity["source_uri"]),
+        bucket_region=str(attributes["bucket_region"]),
+        role_arn=str(attributes["role_arn"]),
+        start=_time_or_none(identity["start"]),
+        end=_time_or_none(identity["end"]),
+        retry=RetryPolicy(
+            max_attempts=int(attributes["retry"]["max_attempts"]),
+            stopped=bool(attributes["retry"]["stopped"]),
+        ),
+        location=SourceLocation(
+            file=str(location["file"]),
+            index=int(location["index"]),
+            line=int(location["line"]),
+            column=int(location["column"]),
+        ),
+        import_id=data.get("import_id"),
+        allow_overlap=bool(data.get("allow_overlap", False)),
+    )
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)

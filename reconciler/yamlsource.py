@@ -98,10 +98,10 @@ class _Loader(_BaseLoader):
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is not yaml.ScalarNode or not implicit[0] or implicit[1]:
-            return str(super().resolve(kind, value, implicit))
+            return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
         tag = self._resolved.get(value)
         if tag is None:
-            tag = str(super().resolve(kind, value, implicit))
+            tag = str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
             if len(self._resolved) < 50_000:
                 self._resolved[value] = tag
         return tag

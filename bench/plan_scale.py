@@ -1,0 +1,187 @@
+"""Plan at scale: CloudTrail calls, wall time and peak memory vs a naive refresh.
+
+Starts `reconcile sandbox serve --latency 20` (every CloudTrail call takes 20 ms more, like a
+real Region), bulk-inserts N COMPLETED imports, writes a manifest with N entries and a state
+whose records hold those imports as final, then times `reconcile plan` (a subprocess, so its
+peak RSS is its own) against a naive refresh that calls GetImport once per import.
+
+Targets at 10,000 (issue 4): at most 12 CloudTrail calls, at least 50x faster than the naive
+refresh, peak RSS at most 200 MB.
+
+    python bench/plan_scale.py [--sizes 1000 10000] [--naive-sample 0]
+
+`--naive-sample K` times only K GetImports and scales the time to N (labelled as estimated);
+0 runs the whole naive refresh (10,000 x 20 ms is several minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+
+from reconciler.aws.lake import LakeReader
+from reconciler.aws.session import ClientFactory
+from reconciler.planning import PlanRequest, make_plan
+from reconciler.sandbox import seed
+from reconciler.spec import Identity
+from reconciler.state import ImportRecord, StateDocument
+from reconciler.statestore_local import LocalStateStore
+
+STORE = seed.MANAGEMENT_STORE_ARN
+FIRST_DAY = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def start_sandbox(latency_ms: int) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", "0",
+         "--latency", str(latency_ms)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    for line in process.stdout:
+        found = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+        if found:
+            return process, found.group(1)
+    raise SystemExit("the sandbox did not start")
+
+
+def hook(endpoint: str, name: str, body: dict[str, object]) -> dict[str, object]:
+    request = urllib.request.Request(
+        f"{endpoint}/_reconcile/{name}", data=json.dumps(body).encode()
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return dict(json.load(response))
+
+
+def day(index: int) -> tuple[datetime, datetime]:
+    start = FIRST_DAY + timedelta(days=index)
+    return start, start + timedelta(hours=23, minutes=59, seconds=59)
+
+
+def write_world(folder: Path, endpoint: str, count: int) -> tuple[str, str]:
+    """Manifest with `count` entries, and a state holding each as a final COMPLETED import."""
+    hook(endpoint, "reset", {"seed": True})
+    ids = hook(endpoint, "bulk-imports", {"count": count, "destination": STORE})["ImportIds"]
+    assert isinstance(ids, list)
+    manifest = folder / f"manifests-{count}" / "bench.yaml"
+    manifest.parent.mkdir(parents=True)
+    lines = [
+        "version: 1",
+        "defaults:",
+        f"  destination: {STORE}",
+        f"  source: {{uri: '{seed.SINGLE_ACCOUNT_URI}', bucket_region: {seed.BUCKET_REGION}, "
+        f"role_arn: '{seed.ROLE_ARN}'}}",
+        "imports:",
+    ]
+    records = {}
+    for index, import_id in enumerate(ids):
+        start, end = day(index)
+        name = f"bench-{index:05d}"
+        lines.append(
+            f"  - {{name: {name}, start_event_time: '{start:%Y-%m-%dT%H:%M:%SZ}', "
+            f"end_event_time: '{end:%Y-%m-%dT%H:%M:%SZ}'}}"
+        )
+        records[name] = ImportRecord(
+            name=name,
+            manifest_file=str(manifest),
+            identity=Identity(STORE, seed.SINGLE_ACCOUNT_URI, start, end),
+            bucket_region=seed.BUCKET_REGION,
+            role_arn=seed.ROLE_ARN,
+            max_attempts=3,
+            retry_stopped=False,
+            spec_hash="",
+            import_id=str(import_id),
+            status="COMPLETED",
+            statistics={"FilesCompleted": 1, "EventsCompleted": 10},
+            final=True,
+        )
+    manifest.write_text("\n".join(lines) + "\n")
+    state_path = folder / f"state-{count}.json"
+    store = LocalStateStore(state_path)
+    with store.lock("bench"):
+        store.write(StateDocument.empty().with_records(MappingProxyType(records)))
+    return str(manifest.parent), str(state_path)
+
+
+def timed_plan(paths: str, state: str, endpoint: str) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of `reconcile plan --json` in its own process."""
+    began = time.perf_counter()
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "reconciler", "plan", paths,
+         "--state", state, "--endpoint-url", endpoint, "--json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"plan failed: {done.stderr[-2000:]}")
+    summary = json.loads(done.stdout)["summary"]
+    assert summary["noop"] > 0 and summary["create"] == 0, summary
+    return wall, int(done.stderr.strip().splitlines()[-1])
+
+
+def counted_calls(paths: str, state: str, endpoint: str) -> int:
+    factory = ClientFactory(region="us-east-1", endpoint_url=endpoint)
+    readers: dict[str, LakeReader] = {}
+
+    def reader_for(account: str) -> LakeReader:
+        return readers.setdefault(account, LakeReader(factory, account))
+
+    make_plan(PlanRequest(paths=(paths,)), LocalStateStore(state).read(), reader_for)
+    return sum(sum(reader.calls.values()) for reader in readers.values())
+
+
+def naive_refresh(endpoint: str, count: int, sample: int) -> tuple[float, bool]:
+    """GetImport once per import, as a tool without a listing strategy would."""
+    factory = ClientFactory(region="us-east-1", endpoint_url=endpoint)
+    reader = LakeReader(factory, seed.ACCOUNT)
+    ids = [obs.import_id for obs in reader.list_imports("us-east-1")]
+    todo = ids if not sample or sample >= len(ids) else ids[:sample]
+    began = time.perf_counter()
+    for import_id in todo:
+        reader.get_import("us-east-1", import_id)
+    elapsed = time.perf_counter() - began
+    return elapsed * count / len(todo), len(todo) < count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--latency", type=int, default=20)
+    parser.add_argument("--naive-sample", type=int, default=0)
+    args = parser.parse_args()
+    process, endpoint = start_sandbox(args.latency)
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            for count in args.sizes:
+                paths, state = write_world(Path(folder), endpoint, count)
+                calls = counted_calls(paths, state, endpoint)
+                wall, rss = timed_plan(paths, state, endpoint)
+                naive, estimated = naive_refresh(endpoint, count, args.naive_sample)
+                rows.append((count, calls, wall, rss, naive, estimated))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    print(f"sandbox latency {args.latency} ms per CloudTrail call\n")
+    header = ("imports", "calls", "plan s", "peak RSS MB", "naive s", "speed-up")
+    print("{:>8} {:>6} {:>8} {:>12} {:>9} {:>9}".format(*header))
+    for count, calls, wall, rss, naive, estimated in rows:
+        mark = "*" if estimated else " "
+        print(f"{count:>8} {calls:>6} {wall:>8.2f} {rss / 1024:>12.0f} {naive:>8.1f}{mark} "
+              f"{naive / wall:>8.0f}x")  # fmt: skip
+    if any(row[5] for row in rows):
+        print(f"\n* estimated from {args.naive_sample} GetImport calls, scaled to the count")
+    print("\ntargets at 10,000: <= 12 calls, >= 50x faster than naive, <= 200 MB peak RSS")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Observation for plan: read only, with the fewest calls.
+
+Per account and Region: ListImports pages (1,000 imports a call), then GetImport only where the
+details are not already known: never for a COMPLETED import whose final details state holds
+(COMPLETED imports never change), always for the other managed imports, and for unmanaged
+imports only when they import into a store that a not-yet-managed entry imports into (they
+might be its import, to adopt). ListImportFailures (first page) for failed managed imports,
+so the plan can show why they failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Protocol
+
+from reconciler.errors import CloudError
+from reconciler.observed import Observed, ObservedImport, Place
+from reconciler.plan import Failure
+from reconciler.planner import Desired
+from reconciler.state import ImportRecord, StateDocument
+
+FAILURES_SHOWN = 5
+
+
+class ImportReader(Protocol):
+    def list_imports(self, region: str) -> list[ObservedImport]: ...
+    def get_import(self, region: str, import_id: str) -> ObservedImport: ...
+    def list_failures(
+        self, region: str, import_id: str, limit: int | None = None
+    ) -> list[Failure]: ...
+
+
+def places_of(desired: Desired, state: StateDocument) -> list[Place]:
+    """Every account and Region a desired entry or an in-scope record lives in."""
+    places = {(spec.account, spec.region) for spec in desired.specs}
+    for record in state.imports.values():
+        if desired.scope.covers(record.manifest_file):
+            parts = record.identity.destination.split(":")
+            places.add((parts[4], parts[3]))
+    return sorted(places)
+
+
+def _from_record(listed: ObservedImport, record: ImportRecord) -> ObservedImport:
+    """A COMPLETED import whose details state already holds: no GetImport needed."""
+    return replace(
+        listed,
+        detailed=True,
+        destination=record.identity.destination,
+        source_uri=record.identity.source_uri,
+        start=record.identity.start,
+        end=record.identity.end,
+        bucket_region=record.bucket_region,
+        role_arn=record.role_arn,
+        statistics=record.statistics,
+    )
+
+
+def _adoption_destinations(desired: Desired, state: StateDocument) -> set[str]:
+    """Stores that entries without a recorded import write to: their imports may be adoptable."""
+    wanted = set()
+    for spec in desired.specs:
+        record = state.imports.get(spec.name)
+        if record is None or record.import_id is None or record.identity != spec.identity:
+            wanted.add(spec.destination)
+    return wanted
+
+
+def observe(
+    reader_for: Callable[[str], ImportReader],
+    desired: Desired,
+    state: StateDocument,
+    places: Iterable[Place] | None = None,
+) -> Observed:
+    by_id = {record.import_id: record for record in state.imports.values() if record.import_id}
+    adoptable = _adoption_destinations(desired, state)
+    imports: dict[str, ObservedImport] = {}
+    listed_places: set[Place] = set()
+    errors: dict[Place, str] = {}
+    for account, region in places if places is not None else places_of(desired, state):
+        reader = reader_for(account)
+        try:
+            for listed in reader.list_imports(region):
+                record = by_id.get(listed.import_id)
+                imports[listed.import_id] = _details(reader, listed, record, adoptable)
+            listed_places.add((account, region))
+        except CloudError as exc:
+            errors[(account, region)] = str(exc)
+    return Observed(
+        imports=MappingProxyType(imports),
+        places=frozenset(listed_places),
+        errors=MappingProxyType(errors),
+    )
+
+
+def _details(
+    reader: ImportReader, listed: ObservedImport, record: ImportRecord | None, adoptable: set[str]
+) -> ObservedImport:
+    if record is not None and record.final and listed.status == "COMPLETED":
+        return _from_record(listed, record)
+    if record is None and listed.destination not in adoptable:
+        return listed  # unmanaged, and no entry could adopt it: the listing is enough
+    detailed = reader.get_import(listed.region, listed.import_id)
+    if record is not None and detailed.status in ("FAILED", "STOPPED"):
+        failures = reader.list_failures(listed.region, listed.import_id, FAILURES_SHOWN)
+        detailed = replace(detailed, failures=tuple(failures))
+    return detailed

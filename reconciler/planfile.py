@@ -1,0 +1,86 @@
+"""Saved plans (`plan --out FILE`, `apply --plan FILE`, `show FILE`).
+
+A plan file is the plan JSON document plus the full desired specs of its entries and the
+options it was made with, so apply can carry it out without the manifests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import ReconcileError
+from reconciler.plan import PLAN_FORMAT_VERSION, Plan
+from reconciler.spec import ImportSpec, spec_from_json, spec_to_json
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    plan: Plan
+    specs: tuple[ImportSpec, ...]
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()
+
+
+def plan_file_document(saved: SavedPlan) -> dict[str, Any]:
+    return {
+        **saved.plan.to_json(),
+        "specs": [spec_to_json(spec) for spec in saved.specs],
+        "options": {
+            "targets": list(saved.targets),
+            "replace": list(saved.replace),
+            "scope": list(saved.scope),
+        },
+    }
+
+
+def write_plan_file(path: str, saved: SavedPlan) -> None:
+    """Atomic: a crash leaves the old file or the new one, never half of one."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(plan_file_document(saved), indent=2) + "\n"
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def read_plan_file(path: str) -> SavedPlan:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReconcileError(f"plan file {path} does not exist.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReconcileError(f"plan file {path} is not readable JSON: {exc}.") from None
+    if not isinstance(document, dict) or "basis" not in document or "actions" not in document:
+        raise ReconcileError(f"{path} is not a plan file written by `reconcile plan --out`.")
+    version = document.get("format_version")
+    if version != PLAN_FORMAT_VERSION:
+        raise ReconcileError(
+            f"plan file {path} has format_version {version!r}; this reconcile reads "
+            f"{PLAN_FORMAT_VERSION}. Make the plan again with this version."
+        )
+    try:
+        options = document.get("options", {})
+        return SavedPlan(
+            plan=Plan.from_json(document),
+            specs=tuple(spec_from_json(item) for item in document.get("specs", [])),
+            targets=tuple(options.get("targets", [])),
+            replace=tuple(options.get("replace", [])),
+            scope=tuple(options.get("scope", [])),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReconcileError(
+            f"plan file {path} is damaged ({type(exc).__name__}: {exc}); make the plan again."
+        ) from None

@@ -1,0 +1,69 @@
+"""`reconcile plan` as one core function: load, read state, observe, diff.
+
+Plan never writes state and takes no lock (DESIGN.md, "State"); it reads AWS only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from reconciler.errors import ManifestError, UsageError
+from reconciler.manifest import LoadResult, load_manifests
+from reconciler.observe import ImportReader, observe
+from reconciler.plan import ManifestHash
+from reconciler.planfile import SavedPlan
+from reconciler.planner import Desired, PlanOptions, Scope, plan
+from reconciler.state import StateDocument
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    paths: tuple[str, ...]
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+
+
+def load_desired(paths: Sequence[str]) -> tuple[Desired, LoadResult]:
+    """Manifests in PATHS as the planner's input; any manifest problem stops here."""
+    loaded = load_manifests(paths)
+    if loaded.problems:
+        raise ManifestError(list(loaded.problems))
+    desired = Desired(
+        specs=tuple(loaded.imports),
+        scope=Scope(tuple(paths)),
+        manifests=tuple(ManifestHash(f.path, f.sha256) for f in loaded.files),
+    )
+    return desired, loaded
+
+
+def _check_names(desired: Desired, request: PlanRequest) -> None:
+    known = {spec.name for spec in desired.specs}
+    for option, names in (("--target", request.targets), ("--replace", request.replace)):
+        unknown = sorted(set(names) - known)
+        if unknown:
+            raise UsageError(
+                f"{option} {', '.join(unknown)}: no manifest entry in "
+                f"{', '.join(desired.scope.paths)} has that name."
+            )
+
+
+def make_plan(
+    request: PlanRequest,
+    state: StateDocument,
+    reader_for: Callable[[str], ImportReader],
+    now: datetime | None = None,
+) -> SavedPlan:
+    desired, _ = load_desired(request.paths)
+    _check_names(desired, request)
+    observed = observe(reader_for, desired, state)
+    options = PlanOptions(targets=frozenset(request.targets), replace=frozenset(request.replace))
+    result = plan(desired, state, observed, now or datetime.now(UTC), options)
+    return SavedPlan(
+        plan=result,
+        specs=desired.specs,
+        targets=request.targets,
+        replace=request.replace,
+        scope=request.paths,
+    )
