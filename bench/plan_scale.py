@@ -23,21 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import MappingProxyType
 
 from reconciler.aws.lake import LakeReader
 from reconciler.aws.session import ClientFactory
 from reconciler.planning import PlanRequest, make_plan
 from reconciler.sandbox import seed
-from reconciler.spec import Identity
-from reconciler.state import ImportRecord, StateDocument
+from reconciler.sandbox.worlds import hook, managed_world
 from reconciler.statestore_local import LocalStateStore
-
-STORE = seed.MANAGEMENT_STORE_ARN
-FIRST_DAY = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def start_sandbox(latency_ms: int) -> tuple[subprocess.Popen[str], str]:
@@ -54,62 +47,9 @@ def start_sandbox(latency_ms: int) -> tuple[subprocess.Popen[str], str]:
     raise SystemExit("the sandbox did not start")
 
 
-def hook(endpoint: str, name: str, body: dict[str, object]) -> dict[str, object]:
-    request = urllib.request.Request(
-        f"{endpoint}/_reconcile/{name}", data=json.dumps(body).encode()
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return dict(json.load(response))
-
-
-def day(index: int) -> tuple[datetime, datetime]:
-    start = FIRST_DAY + timedelta(days=index)
-    return start, start + timedelta(hours=23, minutes=59, seconds=59)
-
-
 def write_world(folder: Path, endpoint: str, count: int) -> tuple[str, str]:
-    """Manifest with `count` entries, and a state holding each as a final COMPLETED import."""
     hook(endpoint, "reset", {"seed": True})
-    ids = hook(endpoint, "bulk-imports", {"count": count, "destination": STORE})["ImportIds"]
-    assert isinstance(ids, list)
-    manifest = folder / f"manifests-{count}" / "bench.yaml"
-    manifest.parent.mkdir(parents=True)
-    lines = [
-        "version: 1",
-        "defaults:",
-        f"  destination: {STORE}",
-        f"  source: {{uri: '{seed.SINGLE_ACCOUNT_URI}', bucket_region: {seed.BUCKET_REGION}, "
-        f"role_arn: '{seed.ROLE_ARN}'}}",
-        "imports:",
-    ]
-    records = {}
-    for index, import_id in enumerate(ids):
-        start, end = day(index)
-        name = f"bench-{index:05d}"
-        lines.append(
-            f"  - {{name: {name}, start_event_time: '{start:%Y-%m-%dT%H:%M:%SZ}', "
-            f"end_event_time: '{end:%Y-%m-%dT%H:%M:%SZ}'}}"
-        )
-        records[name] = ImportRecord(
-            name=name,
-            manifest_file=str(manifest),
-            identity=Identity(STORE, seed.SINGLE_ACCOUNT_URI, start, end),
-            bucket_region=seed.BUCKET_REGION,
-            role_arn=seed.ROLE_ARN,
-            max_attempts=3,
-            retry_stopped=False,
-            spec_hash="",
-            import_id=str(import_id),
-            status="COMPLETED",
-            statistics={"FilesCompleted": 1, "EventsCompleted": 10},
-            final=True,
-        )
-    manifest.write_text("\n".join(lines) + "\n")
-    state_path = folder / f"state-{count}.json"
-    store = LocalStateStore(state_path)
-    with store.lock("bench"):
-        store.write(StateDocument.empty().with_records(MappingProxyType(records)))
-    return str(manifest.parent), str(state_path)
+    return managed_world(endpoint, folder, count)
 
 
 def timed_plan(paths: str, state: str, endpoint: str) -> tuple[float, int]:
