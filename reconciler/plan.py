@@ -180,7 +180,7 @@ class Plan:
     def summary_line(self) -> str:
         counts = self.summary()
         parts = [
-            f"{counts[kind.value]} {SUMMARY_WORDS[kind]}"
+            f"{counts[kind.value]:,} {_word(kind, counts[kind.value])}"
             for kind in ActionKind
             if counts[kind.value]
         ]
@@ -191,10 +191,10 @@ class Plan:
         return {
             "format_version": PLAN_FORMAT_VERSION,
             "created_at": self.created_at,
-            "basis": asdict(self.basis),
+            "basis": _lists(asdict(self.basis)),
             "summary": self.summary(),
             "actions": [_action_json(action) for action in self.actions],
-            "unmanaged": [asdict(item) for item in self.unmanaged],
+            "unmanaged": [_lists(asdict(item)) for item in self.unmanaged],
         }
 
     @classmethod
@@ -210,8 +210,23 @@ class Plan:
         )
 
 
+def _word(kind: ActionKind, count: int) -> str:
+    if kind is ActionKind.ATTENTION and count == 1:
+        return "needs attention"
+    return SUMMARY_WORDS[kind]
+
+
+def _lists(value: Any) -> Any:
+    """`asdict` keeps tuples; JSON documents (and their schema) want lists."""
+    if isinstance(value, tuple | list):
+        return [_lists(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _lists(item) for key, item in value.items()}
+    return value
+
+
 def _action_json(action: Action) -> dict[str, Any]:
-    data = asdict(action)
+    data: dict[str, Any] = _lists(asdict(action))
     data["action"] = action.action.value
     return data
 

@@ -1,4 +1,4 @@
-"""The `reconcile` command line: the only layer that knows about click and rich.
+"""The command-line edge: global options, the `reconcile` group, and exit-code mapping.
 
 Every command is a few lines: parse flags, call one core function, map the result to an exit
 code. Heavy modules (pydantic, boto3, rich, deepdiff) are imported inside the command that needs
@@ -49,7 +49,7 @@ class GlobalSettings:
         return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def _settings(ctx: click.Context) -> GlobalSettings:
+def global_settings(ctx: click.Context) -> GlobalSettings:
     root = ctx.find_root()
     settings = root.meta.get("reconcile.settings")
     if settings is None:
@@ -65,7 +65,7 @@ def _store(field: str, transform: Callable[[Any], Any] = lambda value: value) ->
         source = ctx.get_parameter_source(param.name or "")
         if source in (None, click.core.ParameterSource.DEFAULT) and not value:
             return
-        setattr(_settings(ctx), field, transform(value))
+        setattr(global_settings(ctx), field, transform(value))
 
     return callback
 
@@ -142,56 +142,60 @@ def main() -> None:
     """
 
 
-@main.command(epilog=EXIT_CODES_HELP)
-@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON data.")
-@global_options
-@click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> ExitCode:
-    """Check manifests offline: syntax, fields, names, time ranges and overlaps.
-
-    PATHS are manifest files or directories (read recursively for *.yaml, *.yml and *.json,
-    sorted by path); the default is `manifests/`. Every problem in every file is reported, each
-    as FILE:LINE:COL: FIELD: MESSAGE. No AWS call is made.
-
-    \b
-    Examples:
-      reconcile validate
-      reconcile validate manifests/prod.yaml manifests/staging/
-      reconcile validate --json | jq '.problems[].message'
-    """
-    from reconciler.manifest import load_manifests
-    from reconciler.problems import problems_json
-
-    result = load_manifests(paths or ("manifests",))
-    if as_json:
-        files = [f.path for f in result.files]
-        click.echo(problems_json(result.problems, files, len(result.imports)))
-    elif result.problems:
-        color = _settings(ctx).use_color(sys.stderr)
-        for problem in result.problems:
-            where = click.style(problem.location() + ":", bold=True)
-            field = click.style(f" {problem.field}:", fg="yellow") if problem.field else ""
-            click.echo(f"{where}{field} {problem.message}", err=True, color=color)
-        click.echo(f"{len(result.problems)} problem(s) found.", err=True)
-    else:
-        click.echo(f"{len(result.files)} manifest file(s), {len(result.imports)} import(s): valid.")
-    return ExitCode.ERROR if result.problems else ExitCode.OK
+def state_option(func: F) -> F:
+    return click.option(
+        "--state",
+        "state_location",
+        metavar="PATH",
+        help="State file (default: $RECONCILE_STATE, else .reconcile/state.json).",
+    )(func)
 
 
-@main.command()
-@global_options
-def schema() -> ExitCode:
-    """Print the manifest JSON Schema (draft-07).
+def print_problems(problems: Sequence[Any], color: bool) -> None:
+    for problem in problems:
+        where = click.style(problem.location() + ":", bold=True)
+        field = click.style(f" {problem.field}:", fg="yellow") if problem.field else ""
+        click.echo(f"{where}{field} {problem.message}", err=True, color=color)
+    click.echo(f"{len(problems)} problem(s) found.", err=True)
 
-    Point your editor at it with a first line such as
-    `# yaml-language-server: $schema=../manifest.schema.json` for completion and checks while
-    you type. A copy is committed as `manifest.schema.json`.
-    """
-    from reconciler.schema import manifest_schema_json
 
-    click.echo(manifest_schema_json())
-    return ExitCode.OK
+def readers(settings: GlobalSettings) -> Callable[[str], Any]:
+    """One LakeReader per account, sharing the run's boto3 Session."""
+    from reconciler.aws.lake import LakeReader
+    from reconciler.aws.session import ClientFactory
+
+    factory = ClientFactory(settings.profile, settings.region, settings.endpoint_url)
+    readers: dict[str, LakeReader] = {}
+
+    def reader_for(account: str) -> LakeReader:
+        if account not in readers:
+            readers[account] = LakeReader(factory, account)
+        return readers[account]
+
+    return reader_for
+
+
+def render(plan: Any, fmt: str, color: bool) -> str:
+    from reconciler.render import render_json, render_markdown, render_text
+
+    if fmt == "json":
+        return render_json(plan)
+    if fmt == "markdown":
+        return render_markdown(plan)
+    return render_text(plan, color=color)
+
+
+def output_format(as_json: bool, as_markdown: bool) -> str:
+    if as_json and as_markdown:
+        raise click.UsageError("choose one of --json and --markdown")
+    return "json" if as_json else "markdown" if as_markdown else "text"
+
+
+def format_options(func: F) -> F:
+    func = click.option(
+        "--markdown", "as_markdown", is_flag=True, help="Markdown for pull-request comments."
+    )(func)
+    return click.option("--json", "as_json", is_flag=True, help="The plan as JSON data.")(func)
 
 
 def _debug_requested(argv: Sequence[str]) -> bool:

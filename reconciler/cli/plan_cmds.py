@@ -1,0 +1,109 @@
+"""`reconcile plan` and `reconcile show`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler.cli.app import (
+    EXIT_CODES_HELP,
+    format_options,
+    global_options,
+    global_settings,
+    main,
+    output_format,
+    print_problems,
+    readers,
+    render,
+    state_option,
+)
+from reconciler.errors import ExitCode
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--out", "out", metavar="PLANFILE", help="Also save the plan, for apply --plan.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when changes are pending, 3 when something needs attention, 0 otherwise.",
+)
+@click.option("--target", "targets", multiple=True, metavar="NAME", help="Plan only this entry.")
+@click.option(
+    "--replace",
+    "replace",
+    multiple=True,
+    metavar="NAME",
+    help="Show this entry's replacement (identity changed or import vanished) as confirmed.",
+)
+@format_options
+@state_option
+@global_options
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    out: str | None,
+    detailed_exitcode: bool,
+    targets: tuple[str, ...],
+    replace: tuple[str, ...],
+    as_json: bool,
+    as_markdown: bool,
+    state_location: str | None,
+) -> ExitCode:
+    """Show what apply would do: read manifests, state and AWS; change nothing.
+
+    Plan reads the state without taking its lock and never writes it; it makes only read
+    calls to AWS (ListImports, and GetImport/ListImportFailures where state lacks details).
+    PATHS default to `manifests/`; state entries from manifest files outside PATHS are left
+    out, never forgotten.
+
+    \b
+    Examples:
+      reconcile plan --endpoint-url http://127.0.0.1:4566
+      reconcile plan manifests/prod --out prod.plan --detailed-exitcode
+      reconcile plan --markdown > plan.md
+    """
+    from reconciler.errors import ManifestError
+    from reconciler.planfile import write_plan_file
+    from reconciler.planning import PlanRequest, make_plan
+    from reconciler.statestore import open_state_store, resolve_state_location
+
+    settings = global_settings(ctx)
+    fmt = output_format(as_json, as_markdown)
+    store = open_state_store(resolve_state_location(state_location))
+    request = PlanRequest(paths=paths or ("manifests",), targets=targets, replace=replace)
+    try:
+        saved = make_plan(request, store.read(), readers(settings))
+    except ManifestError as exc:
+        print_problems(exc.problems, settings.use_color(sys.stderr))
+        raise
+    click.echo(render(saved.plan, fmt, settings.use_color(sys.stdout)))
+    if out:
+        write_plan_file(out, saved)
+        if fmt == "text":
+            click.echo(f"Saved the plan to {out}. Apply exactly it: reconcile apply --plan {out}")
+    if not detailed_exitcode:
+        return ExitCode.OK
+    if saved.plan.needs_attention:
+        return ExitCode.ATTENTION
+    return ExitCode.CHANGES_PENDING if saved.plan.has_changes else ExitCode.OK
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("planfile", type=click.Path(path_type=str))
+@format_options
+@global_options
+@click.pass_context
+def show(ctx: click.Context, planfile: str, as_json: bool, as_markdown: bool) -> ExitCode:
+    """Render a saved plan (from `plan --out`) as text, --json or --markdown.
+
+    Makes no AWS call and reads no state: it shows the plan exactly as it was made.
+    """
+    from reconciler.planfile import read_plan_file
+
+    saved = read_plan_file(planfile)
+    fmt = output_format(as_json, as_markdown)
+    click.echo(render(saved.plan, fmt, global_settings(ctx).use_color(sys.stdout)))
+    return ExitCode.OK
