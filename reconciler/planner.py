@@ -62,11 +62,27 @@ class Desired:
     manifests: tuple[ManifestHash, ...] = ()
 
 
+DEFAULT_RETRY_BACKOFF = timedelta(seconds=60)
+MAX_RETRY_BACKOFF = timedelta(hours=1)
+
+
 @dataclass(frozen=True)
 class PlanOptions:
     targets: frozenset[str] = frozenset()  # empty: every entry
     replace: frozenset[str] = frozenset()  # names whose replacement is confirmed
     grace: timedelta = DEFAULT_GRACE
+    retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF  # doubles per attempt, at most an hour
+
+
+def retry_not_before(
+    record: ImportRecord, observed: ObservedImport, backoff: timedelta
+) -> datetime | None:
+    """When a FAILED/STOPPED import may be retried: its failure time plus a backoff that
+    doubles with each attempt (never before a time apply recorded)."""
+    wait = min(backoff * (2 ** max(record.starts - 1, 0)), MAX_RETRY_BACKOFF)
+    anchor = observed.updated
+    candidates = [t for t in (anchor + wait if anchor else None, record.next_retry_at) if t]
+    return max(candidates) if candidates else None
 
 
 def _view(identity: Identity) -> IdentityView:
@@ -300,6 +316,13 @@ class _Planner:
         if record.intent is not None and record.import_id is None:
             return self._unresolved_start(spec, record)
         if record.import_id is None:
+            if record.starts >= spec.retry.max_attempts:
+                return self._action(
+                    spec,
+                    ActionKind.ATTENTION,
+                    f"StartImport was rejected {record.starts} time(s), all "
+                    f"{spec.retry.max_attempts} attempts used; last error: {record.last_error}",
+                )
             return self._find_or_create(spec, "state holds no ImportId")
         observed = self.observed.imports.get(record.import_id)
         if observed is None:
@@ -387,12 +410,13 @@ class _Planner:
                 **common,
             )
         reason = f"{what}; attempt {used + 1} of {limit}"
-        if record.next_retry_at is not None and self.now < record.next_retry_at:
+        not_before = retry_not_before(record, observed, self.options.retry_backoff)
+        if not_before is not None and self.now < not_before:
             return self._action(
                 spec,
                 ActionKind.QUEUED,
-                f"{reason}, after backoff at {format_time(record.next_retry_at)}",
-                blocked_by=f"backoff until {format_time(record.next_retry_at)}",
+                f"{reason}, after backoff at {format_time(not_before)}",
+                blocked_by=f"backoff until {format_time(not_before)}",
                 **common,
             )
         return self._action(spec, ActionKind.RETRY, reason, **common)

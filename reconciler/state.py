@@ -113,8 +113,22 @@ class ImportRecord:
 
     @property
     def starts(self) -> int:
-        """StartImport calls that count against max_attempts (refusals do not)."""
-        return sum(1 for attempt in self.attempts if attempt.outcome != "refused")
+        """StartImport calls of the current import that count against max_attempts.
+
+        Refusals (AccountHasOngoingImportException, throttling) prove nothing started and do
+        not count; an outcome never learned counts, to be safe. A replacement starts a new
+        import, and the count again.
+        """
+        current: list[Attempt] = []
+        for attempt in self.attempts:
+            if attempt.kind == "replace" and attempt.outcome != "refused":
+                current = []
+            current.append(attempt)
+        return sum(1 for attempt in current if attempt.outcome != "refused")
+
+    @property
+    def last_error(self) -> str | None:
+        return next((a.error for a in reversed(self.attempts) if a.error), None)
 
     def to_json(self) -> dict[str, Any]:
         return {

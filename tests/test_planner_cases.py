@@ -87,6 +87,7 @@ def _record(name: str, entry: dict[str, Any]) -> ImportRecord:
                 kind=a.get("kind", "create"),
                 outcome=a.get("outcome", "started"),
                 import_id=a.get("import_id"),
+                error=a.get("error"),
             )
             for a in entry.get("attempts", [])
         ),
@@ -148,6 +149,7 @@ def run_case(case: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
             targets=frozenset(options.get("targets", [])),
             replace=frozenset(options.get("replace", [])),
             grace=timedelta(minutes=options.get("grace_minutes", 10)),
+            retry_backoff=timedelta(seconds=options.get("retry_backoff_seconds", 60)),
         ),
     )
     return [asdict(a) | {"action": a.action.value} for a in result.actions], [
