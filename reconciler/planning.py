@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from reconciler.errors import ManifestError, UsageError
 from reconciler.manifest import LoadResult, load_manifests
 from reconciler.observe import ImportReader, observe
 from reconciler.plan import ManifestHash
 from reconciler.planfile import SavedPlan
-from reconciler.planner import Desired, PlanOptions, Scope, plan
+from reconciler.planner import DEFAULT_RETRY_BACKOFF, Desired, PlanOptions, Scope, plan
 from reconciler.state import StateDocument
 
 
@@ -23,6 +23,14 @@ class PlanRequest:
     paths: tuple[str, ...]
     targets: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
+    retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
+
+    def options(self) -> PlanOptions:
+        return PlanOptions(
+            targets=frozenset(self.targets),
+            replace=frozenset(self.replace),
+            retry_backoff=self.retry_backoff,
+        )
 
 
 def load_desired(paths: Sequence[str]) -> tuple[Desired, LoadResult]:
@@ -58,8 +66,7 @@ def make_plan(
     desired, _ = load_desired(request.paths)
     _check_names(desired, request)
     observed = observe(reader_for, desired, state)
-    options = PlanOptions(targets=frozenset(request.targets), replace=frozenset(request.replace))
-    result = plan(desired, state, observed, now or datetime.now(UTC), options)
+    result = plan(desired, state, observed, now or datetime.now(UTC), request.options())
     return SavedPlan(
         plan=result,
         specs=desired.specs,

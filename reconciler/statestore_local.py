@@ -27,6 +27,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from reconciler.errors import StateError
+from reconciler.faultpoints import crash_point
 from reconciler.state import StateDocument
 from reconciler.statestore import (
     DEFAULT_STATE_PATH,
@@ -261,6 +262,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        crash_point("mid_write")  # crash tests: the temp file is written, not yet renamed
         os.replace(temp_name, path)
     except BaseException:  # KeyboardInterrupt included: never leave a half-written temp file
         with suppress(OSError):

@@ -1,0 +1,469 @@
+"""Apply: carry out a Plan safely (DESIGN.md, "Apply safety (Pinned)").
+
+First every state-only action of the plan is recorded in one write (adopt, rename, forget,
+the refresh of noop/running/attention). Then one worker per account and Region takes that
+place's queue, one import at a time. Each worker step is level-triggered: observe the place,
+plan it again with the same pure planner, and carry out the first start if there is one. So
+the re-list before every StartImport that DESIGN.md asks for is the worker's own observation:
+an import with the same identity that appeared since the plan is adopted, not started twice,
+and an import running there makes the start wait. Without --wait a worker makes one step;
+with --wait it polls until its queue is done or the deadline passes.
+
+StartImport itself: the intent and an attempt of unknown outcome are written (fsynced) first,
+then the call (never retried by botocore), then its answer. Throttling is retried here, with
+backoff; a timeout, lost connection or 5xx leaves the intent for plan to resolve by identity.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from reconciler import apply_records as records
+from reconciler.aws.writer import StartOutcome, StartRequest
+from reconciler.errors import CloudError
+from reconciler.faultpoints import crash_point
+from reconciler.observe import ImportReader, observe
+from reconciler.observed import Place
+from reconciler.plan import STARTING, Action, ActionKind, Plan, Progress
+from reconciler.planfile import SavedPlan
+from reconciler.planner import Desired, PlanOptions, Scope, plan
+from reconciler.spec import ImportSpec
+from reconciler.state import ImportRecord, StateDocument
+from reconciler.statestore import StateStore
+
+STATE_ONLY = frozenset(
+    {ActionKind.ADOPT, ActionKind.NOOP, ActionKind.RUNNING, ActionKind.ATTENTION}
+)
+
+
+class Writer(Protocol):
+    def start_import(self, request: StartRequest) -> StartOutcome: ...
+    def stop_import(self, destination: str, import_id: str) -> str: ...
+
+
+class ApplyEvents(Protocol):
+    """What apply tells the person watching (the CLI draws it; the core only reports)."""
+
+    def message(self, name: str | None, text: str) -> None: ...
+    def progress(self, name: str, progress: Progress) -> None: ...
+
+
+class SilentEvents:
+    def message(self, name: str | None, text: str) -> None:
+        pass
+
+    def progress(self, name: str, progress: Progress) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    wait: bool = False
+    wait_timeout: float | None = None  # seconds; None waits as long as it takes
+    stop_removed: bool = False
+    poll_interval: float = 2.0
+    throttle_retries: int = 5
+    throttle_backoff: float = 1.0  # seconds, doubling per throttled try
+    parallelism: int = 8
+    plan_options: PlanOptions = field(default_factory=PlanOptions)
+
+
+@dataclass
+class ApplyResult:
+    plan: Plan  # the plan that was shown, each action with its outcome
+    errors: list[str]
+    attention: set[str]
+    timed_out: bool = False
+    interrupted: bool = False
+
+
+class StateKeeper:
+    """The one writer of state during apply: each change is written before the next step."""
+
+    def __init__(self, store: StateStore, document: StateDocument) -> None:
+        self.store = store
+        self.document = document
+        self._lock = threading.Lock()
+
+    def update(self, change: Callable[[dict[str, ImportRecord]], None]) -> StateDocument:
+        """Apply `change` to the records and write them, unless nothing but times changed
+        (polling a running import every few seconds must not rewrite state each time)."""
+        with self._lock:
+            before = dict(self.document.imports)
+            current = dict(before)
+            change(current)
+            if _same(before, current):
+                return self.document
+            self.document = self.store.write(self.document.with_records(current))
+            return self.document
+
+    def record(self, name: str) -> ImportRecord | None:
+        return self.document.imports.get(name)
+
+
+def _same(before: dict[str, ImportRecord], after: dict[str, ImportRecord]) -> bool:
+    if before.keys() != after.keys():
+        return False
+    return all(
+        replace(before[name], updated_at=None) == replace(after[name], updated_at=None)
+        for name in before
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Applier:
+    def __init__(
+        self,
+        saved: SavedPlan,
+        keeper: StateKeeper,
+        reader_for: Callable[[str], ImportReader],
+        writer: Writer,
+        options: ApplyOptions,
+        events: ApplyEvents | None = None,
+        stop: threading.Event | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.saved = saved
+        self.keeper = keeper
+        self.reader_for = reader_for
+        self.writer = writer
+        self.options = options
+        self.events = events or SilentEvents()
+        self.stop = stop or threading.Event()
+        self.clock = clock
+        self.specs = {spec.name: spec for spec in saved.specs}
+        self.outcomes: dict[str, str] = {}
+        self.errors: list[str] = []
+        self.attention: set[str] = set()
+        self.given_up: set[str] = set()  # rejected this run: not started again until next run
+        self.started_here: set[str] = set()
+        self.ended: dict[str, str] = {}  # status at which an import started here was last seen
+        self.timed_out = False
+        self._lock = threading.Lock()
+
+    # -- the whole run ------------------------------------------------------------------
+
+    def run(self) -> ApplyResult:
+        shown = self.saved.plan
+        self._record_state_only(shown.actions, first_pass=True)
+        places = sorted(
+            {
+                (a.account, a.region)
+                for a in shown.actions
+                if a.action in (*STARTING, ActionKind.QUEUED, ActionKind.PENDING)
+                or (self.options.wait and a.action is ActionKind.RUNNING)
+            }
+        )
+        deadline = (
+            time.monotonic() + self.options.wait_timeout
+            if self.options.wait and self.options.wait_timeout is not None
+            else None
+        )
+        if places and not self.stop.is_set():
+            workers = max(1, min(self.options.parallelism, len(places)))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
+                futures = [pool.submit(self._work_place, place, deadline) for place in places]
+                for future in futures:
+                    future.result()
+        actions = tuple(
+            replace(action, outcome=self._final_outcome(action.name)) for action in shown.actions
+        )
+        return ApplyResult(
+            plan=replace(shown, actions=actions),
+            errors=list(self.errors),
+            attention=set(self.attention),
+            timed_out=self.timed_out,
+            interrupted=self.stop.is_set(),
+        )
+
+    def _final_outcome(self, name: str) -> str:
+        text = self.outcomes.get(name, "nothing to do")
+        ended = self.ended.get(name)
+        return f"{text}; {ended}" if ended else text
+
+    def _outcome(self, name: str, text: str, *, error: bool = False) -> None:
+        with self._lock:
+            self.outcomes[name] = text
+            if error:
+                self.errors.append(f"{name}: {text}")
+        self.events.message(name, text)
+
+    # -- state-only actions ---------------------------------------------------------------
+
+    def _record_state_only(self, actions: Iterable[Action], *, first_pass: bool) -> None:
+        """Adopt, rename, forget and refresh in one state write (they start nothing)."""
+        now = self.clock()
+        stops: list[Action] = []
+        changes: list[Callable[[dict[str, ImportRecord]], None]] = []
+        for action in actions:
+            kind = action.action
+            spec = self.specs.get(action.name)
+            if kind is ActionKind.ATTENTION:
+                with self._lock:
+                    self.attention.add(action.name)
+            if action.name in self.started_here and action.progress:
+                self.events.progress(action.name, action.progress)
+                if action.progress.status in ("COMPLETED", "FAILED", "STOPPED"):
+                    with self._lock:
+                        self.ended[action.name] = f"then {action.progress.status}"
+            if kind is ActionKind.FORGET and first_pass:
+                if (
+                    self.options.stop_removed
+                    and action.progress
+                    and action.progress.status
+                    in (
+                        "INITIALIZING",
+                        "IN_PROGRESS",
+                    )
+                ):
+                    stops.append(action)
+                changes.append(lambda current, name=action.name: current.pop(name, None))  # type: ignore[misc]
+                self._outcome(action.name, "forgotten (its events stay in the Lake)")
+            elif kind is ActionKind.RENAME and first_pass and spec and action.previous_name:
+                changes.append(self._renamer(action.previous_name, spec, now))
+                self._outcome(action.name, f"renamed from {action.previous_name}")
+            elif kind in STATE_ONLY and spec is not None:
+                changes.append(self._refresher(spec, action, now))
+                if kind is ActionKind.ADOPT:
+                    self._outcome(action.name, f"adopted {action.import_id}")
+                elif first_pass:
+                    self._outcome(
+                        action.name,
+                        "recorded" if kind is not ActionKind.ATTENTION else "needs attention",
+                    )
+        for action in stops:
+            self._stop_removed(action)
+        if changes:
+
+            def apply_all(current: dict[str, ImportRecord]) -> None:
+                for change in changes:
+                    change(current)
+
+            self.keeper.update(apply_all)
+
+    def _renamer(
+        self, old: str, spec: ImportSpec, now: datetime
+    ) -> Callable[[dict[str, ImportRecord]], None]:
+        def change(current: dict[str, ImportRecord]) -> None:
+            record = current.pop(old, None)
+            if record is not None:
+                current[spec.name] = (
+                    records.from_spec(spec, record, now)
+                    if record.final
+                    else replace(record, name=spec.name, manifest_file=spec.location.file)
+                )
+
+        return change
+
+    def _refresher(
+        self, spec: ImportSpec, action: Action, now: datetime
+    ) -> Callable[[dict[str, ImportRecord]], None]:
+        def change(current: dict[str, ImportRecord]) -> None:
+            record = current.get(spec.name)
+            if action.action is ActionKind.ADOPT:
+                current[spec.name] = records.adopted(spec, action, record, now)
+            elif record is not None:
+                current[spec.name] = records.refreshed(spec, action, record, now)
+
+        return change
+
+    def _stop_removed(self, action: Action) -> None:
+        if not action.import_id:
+            return
+        try:
+            status = self.writer.stop_import(action.destination, action.import_id)
+            self._outcome(action.name, f"stopped ({status}) and forgotten; its events stay")
+        except CloudError as exc:
+            self._outcome(action.name, f"forgotten, but StopImport failed: {exc}", error=True)
+
+    # -- one account and Region -----------------------------------------------------------
+
+    def _place_specs(self, place: Place) -> tuple[ImportSpec, ...]:
+        return tuple(
+            spec
+            for spec in self.saved.specs
+            if (spec.account, spec.region) == place and spec.name not in self.given_up
+        )
+
+    def _replan(self, place: Place) -> Plan:
+        specs = self._place_specs(place)
+        desired = Desired(specs=specs, scope=Scope(self.saved.scope or ("",)))
+        document = self.keeper.document
+        observed = observe(self.reader_for, desired, document, places=[place])
+        result = plan(desired, document, observed, self.clock(), self.options.plan_options)
+        names = {spec.name for spec in specs}
+        # Forgets and renames were settled by the first pass; a place sees only its entries.
+        kept = tuple(
+            a
+            for a in result.actions
+            if a.name in names and a.action not in (ActionKind.FORGET, ActionKind.RENAME)
+        )
+        return replace(result, actions=kept)
+
+    def _work_place(self, place: Place, deadline: float | None) -> None:
+        resolving = False  # after an unknown outcome without --wait: one more look, no start
+        while not self.stop.is_set():
+            try:
+                current = self._replan(place)
+            except CloudError as exc:
+                self._place_error(place, exc)
+                return
+            self._record_state_only(current.actions, first_pass=False)
+            for action in current.of_kind(ActionKind.RUNNING):
+                if action.progress:
+                    self.events.progress(action.name, action.progress)
+            starter = next((a for a in current.actions if a.action in STARTING), None)
+            if starter is not None and not resolving:
+                outcome = self._start(starter)
+                if outcome.kind == "unknown" and not self.options.wait:
+                    resolving = True
+                    self._sleep(min(self.options.poll_interval, 1.0))
+                elif not self.options.wait:
+                    return
+                elif outcome.kind == "refused":
+                    self._sleep(max(self.options.poll_interval, 5.0))
+                continue
+            if resolving or not self.options.wait:
+                return
+            busy = current.of_kind(ActionKind.RUNNING, ActionKind.PENDING, ActionKind.QUEUED)
+            if not busy:
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                with self._lock:
+                    self.timed_out = True
+                    for action in busy:
+                        self.outcomes.setdefault(
+                            action.name, f"still {action.action.value} at --wait-timeout"
+                        )
+                return
+            crash_point("waiting")
+            self._sleep(self.options.poll_interval)
+
+    def _sleep(self, seconds: float) -> None:
+        self.stop.wait(seconds)
+
+    def _place_error(self, place: Place, exc: CloudError) -> None:
+        text = f"{place[0]}/{place[1]}: {exc}"
+        with self._lock:
+            self.errors.append(text)
+        self.events.message(None, text)
+
+    # -- StartImport ----------------------------------------------------------------------
+
+    def _start(self, action: Action) -> StartOutcome:
+        spec = self.specs[action.name]
+        kind = (
+            "retry"
+            if action.action is ActionKind.RETRY
+            else ("replace" if action.action is ActionKind.REPLACE else "create")
+        )
+        now = self.clock()
+        self.keeper.update(
+            lambda current: current.__setitem__(
+                spec.name, records.intent(spec, kind, current.get(spec.name), now)
+            )
+        )
+        request = StartRequest(
+            region=spec.region,
+            import_id=action.import_id if kind == "retry" else None,
+            destination=spec.destination,
+            source_uri=spec.source_uri,
+            bucket_region=spec.bucket_region,
+            role_arn=spec.role_arn,
+            start=spec.start,
+            end=spec.end,
+        )
+        outcome = self._call_start(request)
+        crash_point("after_start")
+        self._record_start(spec, kind, outcome)
+        return outcome
+
+    def _call_start(self, request: StartRequest) -> StartOutcome:
+        """StartImport, sent again only after throttling (which proves nothing started)."""
+        delay = self.options.throttle_backoff
+        for attempt in range(self.options.throttle_retries + 1):
+            crash_point("before_start")
+            outcome = self.writer.start_import(request)
+            if not outcome.throttled or attempt == self.options.throttle_retries:
+                return outcome
+            if self.stop.wait(delay):
+                return outcome  # interrupted: record the refusal, start nothing more
+            delay *= 2
+        return outcome  # pragma: no cover - the loop always returns
+
+    def _record_start(self, spec: ImportSpec, kind: str, outcome: StartOutcome) -> None:
+        now = self.clock()
+
+        def change(current: dict[str, ImportRecord]) -> None:
+            record = current[spec.name]
+            if outcome.kind == "started" and outcome.import_id:
+                current[spec.name] = records.started(record, outcome.import_id, outcome.status, now)
+            elif outcome.kind == "refused":
+                current[spec.name] = records.refused(record, outcome.describe(), now)
+            elif outcome.kind == "rejected":
+                current[spec.name] = records.rejected(record, outcome.describe(), now)
+            else:
+                current[spec.name] = records.unknown(record, outcome.describe(), now)
+
+        self.keeper.update(change)
+        verb = {"create": "started", "retry": "retried", "replace": "started a replacement:"}[kind]
+        if outcome.kind == "started":
+            with self._lock:
+                self.started_here.add(spec.name)
+                self.ended.pop(spec.name, None)
+            self._outcome(spec.name, f"{verb} {outcome.import_id} ({outcome.status})")
+        elif outcome.kind == "refused":
+            self._outcome(spec.name, f"not started yet: {outcome.code} ({outcome.message}); waits")
+        elif outcome.kind == "rejected":
+            with self._lock:
+                self.given_up.add(spec.name)
+            self._outcome(
+                spec.name, f"StartImport failed: {outcome.code}: {outcome.message}", error=True
+            )
+        else:
+            self._outcome(
+                spec.name,
+                f"outcome unknown ({outcome.code}: {outcome.message}); the intent stays and the "
+                "import is looked for by identity before anything else starts here",
+            )
+
+
+def stale_reasons(saved: SavedPlan, state: StateDocument, observed_ids: Iterable[str]) -> list[str]:
+    """Why a saved plan may no longer be applied (DESIGN.md: lineage, serial, ImportIds)."""
+    basis = saved.plan.basis
+    reasons = []
+    if (basis.state_lineage or "") != (state.lineage or ""):
+        reasons.append("the state is another lineage than the plan was made from")
+    elif basis.state_serial != state.serial:
+        reasons.append(
+            f"the state changed since the plan (serial {basis.state_serial} -> {state.serial})"
+        )
+    before, now = set(basis.observed_import_ids), set(observed_ids)
+    if before != now:
+        appeared, vanished = sorted(now - before), sorted(before - now)
+        parts = []
+        if appeared:
+            parts.append(f"{len(appeared)} import(s) appeared ({', '.join(appeared[:3])})")
+        if vanished:
+            parts.append(f"{len(vanished)} vanished ({', '.join(vanished[:3])})")
+        reasons.append("imports in AWS changed since the plan: " + "; ".join(parts))
+    return reasons
+
+
+__all__ = [
+    "Applier",
+    "ApplyEvents",
+    "ApplyOptions",
+    "ApplyResult",
+    "StateKeeper",
+    "stale_reasons",
+]

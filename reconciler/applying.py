@@ -1,0 +1,112 @@
+"""`reconcile apply` as one core function: lock, plan (or a saved plan), confirm, apply.
+
+The CLI supplies how to show the plan, how to ask, and how to draw progress; everything that
+decides lives here and in `applier.py`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from reconciler.applier import (
+    Applier,
+    ApplyEvents,
+    ApplyOptions,
+    ApplyResult,
+    StateKeeper,
+    Writer,
+    stale_reasons,
+)
+from reconciler.errors import ReconcileError
+from reconciler.observe import ImportReader, observe
+from reconciler.plan import ActionKind, Plan
+from reconciler.planfile import SavedPlan, read_plan_file
+from reconciler.planner import DEFAULT_RETRY_BACKOFF, Desired, PlanOptions, Scope
+from reconciler.planning import PlanRequest, make_plan
+from reconciler.state import StateDocument
+from reconciler.statestore import StateStore
+
+
+class ApplyCancelled(ReconcileError):
+    """The person answered no (or the plan was refused): nothing was changed."""
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    paths: tuple[str, ...] = ("manifests",)
+    plan_file: str | None = None
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    lock_timeout: float = 0.0
+    command: str = "reconcile apply"
+    retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
+
+    def plan_request(self) -> PlanRequest:
+        return PlanRequest(
+            paths=self.paths,
+            targets=self.targets,
+            replace=self.replace,
+            retry_backoff=self.retry_backoff,
+        )
+
+
+def _saved_plan(
+    request: ApplyRequest, state: StateDocument, reader_for: Callable[[str], ImportReader]
+) -> SavedPlan:
+    if request.plan_file is None:
+        return make_plan(request.plan_request(), state, reader_for)
+    saved = read_plan_file(request.plan_file)
+    desired = Desired(specs=saved.specs, scope=Scope(saved.scope or ("",)))
+    observed = observe(reader_for, desired, state)
+    reasons = stale_reasons(saved, state, observed.imports)
+    if reasons:
+        raise ReconcileError(
+            f"the saved plan {request.plan_file} is stale: {'; '.join(reasons)}. Nothing was "
+            "applied; make a new plan (reconcile plan --out FILE) and review it."
+        )
+    return saved
+
+
+def worth_applying(plan: Plan, wait: bool) -> bool:
+    """Anything to do: a change, or (with --wait) an import to wait for."""
+    return plan.has_changes or (wait and bool(plan.of_kind(ActionKind.RUNNING)))
+
+
+def run_apply(
+    request: ApplyRequest,
+    store: StateStore,
+    reader_for: Callable[[str], ImportReader],
+    writer: Writer,
+    options: ApplyOptions,
+    *,
+    show: Callable[[Plan], None],
+    confirm: Callable[[Plan], bool],
+    events: ApplyEvents,
+    stop: threading.Event,
+) -> ApplyResult:
+    with store.lock(request.command, request.lock_timeout):
+        state = store.read()
+        saved = _saved_plan(request, state, reader_for)
+        show(saved.plan)
+        if not worth_applying(saved.plan, options.wait):
+            return ApplyResult(
+                plan=saved.plan,
+                errors=[],
+                attention={a.name for a in saved.plan.of_kind(ActionKind.ATTENTION)},
+            )
+        if not confirm(saved.plan):
+            raise ApplyCancelled("apply cancelled; nothing was changed.")
+        options = replace(
+            options,
+            plan_options=PlanOptions(
+                targets=frozenset(saved.targets),
+                replace=frozenset(saved.replace),
+                retry_backoff=request.retry_backoff,
+            ),
+        )
+        keeper = StateKeeper(store, state)
+        applier = Applier(saved, keeper, reader_for, writer, options, events, stop)
+        return applier.run()

@@ -1,0 +1,300 @@
+"""`reconcile apply`: the plan, a confirmation, then the imports, with progress."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from reconciler.cli.app import (
+    EXIT_CODES_HELP,
+    GlobalSettings,
+    global_options,
+    global_settings,
+    main,
+    print_problems,
+    state_option,
+)
+from reconciler.errors import ExitCode
+
+
+class ProgressEvents:
+    """Draws apply's progress: bars on a terminal (rich), plain lines otherwise."""
+
+    def __init__(self, settings: GlobalSettings, quiet_stdout: bool) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        stream = sys.stderr if quiet_stdout else sys.stdout
+        color = settings.use_color(stream)
+        self.console = Console(
+            file=stream, highlight=False, no_color=not color, force_terminal=color or None
+        )
+        self.live = self.console.is_terminal
+        self.bars = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.tasks: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> ProgressEvents:
+        if self.live:
+            self.bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live:
+            self.bars.stop()
+
+    def message(self, name: str | None, text: str) -> None:
+        line = f"{name}: {text}" if name else text
+        with self._lock:
+            self.console.print(line, markup=False, soft_wrap=True)
+
+    def progress(self, name: str, progress: Any) -> None:
+        if not self.live:
+            return
+        found = progress.prefixes_found or 0
+        done = progress.prefixes_completed or 0
+        detail = (
+            f"{progress.status}  {progress.files_completed or 0:,} files  "
+            f"{progress.events_completed or 0:,} events"
+        )
+        if progress.failed_entries:
+            detail += f"  {progress.failed_entries:,} failed"
+        with self._lock:
+            if name not in self.tasks:
+                self.tasks[name] = self.bars.add_task(name, total=found or None, detail=detail)
+            finished = progress.status in ("COMPLETED", "FAILED", "STOPPED")
+            self.bars.update(
+                self.tasks[name],
+                total=found or (1 if finished else None),
+                completed=found if finished and found else (1 if finished else done),
+                detail=detail,
+            )
+
+
+def _confirm(plan: Any, auto_approve: bool, no_input: bool) -> bool:
+    if auto_approve:
+        return True
+    if no_input or not sys.stdin.isatty():
+        from reconciler.errors import UsageError
+
+        raise UsageError(
+            "apply needs a confirmation, and there is no terminal to ask on. Review the plan, "
+            "then run again with --auto-approve (in CI: apply a saved plan with "
+            "`reconcile apply --plan FILE --auto-approve`)."
+        )
+    answer = click.prompt(
+        "\nDo you want to apply these changes? Only 'yes' will be accepted",
+        default="",
+        show_default=False,
+    )
+    return bool(answer.strip() == "yes")
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (CI cancelling a job) stops apply like Ctrl-C: state stays valid."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--plan", "plan_file", metavar="PLANFILE", help="Apply exactly this saved plan.")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--wait", is_flag=True, help="Wait for imports, starting queued ones in turn.")
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="Give up waiting after this long (exit 4).",
+)
+@click.option("--target", "targets", multiple=True, metavar="NAME", help="Apply only this entry.")
+@click.option(
+    "--replace",
+    "replace",
+    multiple=True,
+    metavar="NAME",
+    help="Start a new import for this entry although its identity changed or its import vanished.",
+)
+@click.option(
+    "--stop-removed", is_flag=True, help="Stop running imports whose entries were removed."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the plan with each action's outcome as JSON."
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait this long for the state lock.",
+)
+@click.option(
+    "--retry-backoff",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait before retrying a failed import; doubles per attempt, at most an hour.",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.05),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often --wait polls GetImport.",
+)
+@click.option("--no-input", is_flag=True, envvar="CI", help="Never prompt (also when CI=true).")
+@state_option
+@global_options
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    plan_file: str | None,
+    auto_approve: bool,
+    wait: bool,
+    wait_timeout: float | None,
+    targets: tuple[str, ...],
+    replace: tuple[str, ...],
+    stop_removed: bool,
+    as_json: bool,
+    lock_timeout: float,
+    retry_backoff: float,
+    poll_interval: float,
+    no_input: bool,
+    state_location: str | None,
+) -> ExitCode:
+    """Start new imports, retry failed ones, and never start the same import twice.
+
+    Apply prints the plan, asks for confirmation (on a terminal; elsewhere pass
+    --auto-approve), then carries it out: at most one import at a time per account and
+    Region. Without --wait it starts what may start and exits; run it again to continue (each
+    run is one step). With --wait it follows the imports with progress bars and starts each
+    queued import in turn, until all are done or --wait-timeout.
+
+    Before every StartImport the intent is written to state, and AWS is checked for an import
+    with the same identity; an unanswered StartImport is never sent again blindly.
+
+    \\b
+    Examples:
+      reconcile apply --endpoint-url http://127.0.0.1:5555
+      reconcile plan --out pr.plan && reconcile apply --plan pr.plan --auto-approve
+      reconcile apply manifests/prod --wait --wait-timeout 3600 --auto-approve
+    """
+    from datetime import timedelta
+
+    from reconciler.applier import ApplyOptions
+    from reconciler.applying import ApplyRequest, run_apply
+    from reconciler.aws.session import ClientFactory
+    from reconciler.aws.writer import LakeWriter
+    from reconciler.cli.app import readers, render
+    from reconciler.errors import ManifestError, UsageError
+    from reconciler.statestore import open_state_store, resolve_state_location
+
+    if plan_file and (paths or targets or replace):
+        raise UsageError(
+            "--plan applies exactly the saved plan: give no PATHS, --target or --replace with it."
+        )
+    settings = global_settings(ctx)
+    store = open_state_store(resolve_state_location(state_location))
+    request = ApplyRequest(
+        paths=paths or ("manifests",),
+        plan_file=plan_file,
+        targets=targets,
+        replace=replace,
+        lock_timeout=lock_timeout,
+        command="reconcile apply " + " ".join(sys.argv[2:])[:200],
+        retry_backoff=timedelta(seconds=retry_backoff),
+    )
+    options = ApplyOptions(
+        wait=wait, wait_timeout=wait_timeout, stop_removed=stop_removed, poll_interval=poll_interval
+    )
+    factory = ClientFactory(settings.profile, settings.region, settings.endpoint_url)
+    color = settings.use_color(sys.stdout)
+
+    def show(plan: Any) -> None:
+        if not as_json:
+            click.echo(render(plan, "text", color))
+            if replace:
+                click.echo(
+                    "\nWarning: --replace starts new imports; events in both the old and the new "
+                    "range are stored (and billed) twice.",
+                    err=True,
+                )
+
+    stop = threading.Event()
+    events = ProgressEvents(settings, quiet_stdout=as_json)
+    try:
+        with _sigterm_as_interrupt(), events:
+            result = run_apply(
+                request,
+                store,
+                readers(settings),
+                LakeWriter(factory),
+                options,
+                show=show,
+                confirm=lambda plan: _confirm(plan, auto_approve, no_input),
+                events=events,
+                stop=stop,
+            )
+    except ManifestError as exc:
+        print_problems(exc.problems, settings.use_color(sys.stderr))
+        raise
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    if as_json:
+        click.echo(render(result.plan, "json", False))
+    else:
+        _print_outcomes(result)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    if result.errors:
+        return ExitCode.ERROR
+    if result.timed_out:
+        return ExitCode.WAIT_TIMEOUT
+    if result.attention:
+        return ExitCode.ATTENTION
+    return ExitCode.OK
+
+
+def _print_outcomes(result: Any) -> None:
+    from collections import Counter
+
+    done = [a for a in result.plan.actions if a.outcome and a.outcome != "nothing to do"]
+    if not done:
+        click.echo("\nNothing to apply.")
+    else:
+        verbs = Counter(a.outcome.split(" ", 1)[0] for a in done)
+        parts = ", ".join(f"{count} {verb}" for verb, count in sorted(verbs.items()))
+        click.echo(f"\nApply finished: {parts}.")
+    for message in result.errors:
+        click.secho(f"Error: {message}", fg="red", err=True)
+    if result.attention:
+        names = ", ".join(sorted(result.attention))
+        click.echo(f"\n{len(result.attention)} import(s) need attention: {names}.")
+    if result.timed_out:
+        click.echo("\n--wait-timeout reached with work left; run apply again to continue.")
