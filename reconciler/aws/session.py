@@ -59,8 +59,18 @@ class ClientFactory:
     def session(self) -> boto3.Session:
         if self._session is None:
             import boto3
+            from botocore.exceptions import ProfileNotFound
 
-            session = boto3.Session(profile_name=self.profile, region_name=self.region)
+            try:
+                session = boto3.Session(profile_name=self.profile, region_name=self.region)
+            except ProfileNotFound:
+                from reconciler.errors import CloudError
+
+                raise CloudError(
+                    f"the AWS profile {self.profile!r} is not in the shared config or "
+                    "credentials files; check --profile / AWS_PROFILE (`aws configure "
+                    "list-profiles` lists them)."
+                ) from None
             if is_loopback(self.endpoint_url) and session.get_credentials() is None:
                 session = boto3.Session(
                     profile_name=self.profile,

@@ -6,7 +6,12 @@ needs them, so `reconcile --help` costs little more than importing click. Import
 package registers every command on `main`.
 """
 
-from reconciler.cli import plan_cmds, validate_cmds  # noqa: F401  (registers the commands)
+from reconciler.cli import (  # noqa: F401  (importing registers the commands)
+    apply_cmds,
+    plan_cmds,
+    state_cmds,
+    validate_cmds,
+)
 from reconciler.cli.app import main, run
 from reconciler.sandbox.commands import sandbox
 

@@ -1,0 +1,491 @@
+"""`reconcile status`, `reconcile failures` and the `reconcile state ...` group."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from reconciler.cli.app import (
+    EXIT_CODES_HELP,
+    global_options,
+    global_settings,
+    main,
+    readers,
+    state_option,
+)
+from reconciler.errors import ExitCode
+
+if TYPE_CHECKING:
+    from reconciler.statestore import StateStore
+
+# Status colours (only when --color says so): finished well, finished badly, still going.
+_STATUS_COLORS = {
+    "COMPLETED": "green",
+    "FAILED": "red",
+    "STOPPED": "yellow",
+    "NOT_FOUND": "red",
+    "INITIALIZING": "cyan",
+    "IN_PROGRESS": "cyan",
+    "PENDING": "magenta",
+}
+_RIGHT = "right"
+
+
+def _open_store(state_location: str | None) -> StateStore:
+    from reconciler.statestore import open_state_store, resolve_state_location
+
+    return open_state_store(resolve_state_location(state_location))
+
+
+def _number(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _text(value: object) -> str:
+    from reconciler.render.common import clean
+
+    return "-" if value is None or value == "" else clean(value)
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    color: bool,
+    right: frozenset[int] = frozenset(),
+    status_column: int | None = None,
+) -> str:
+    """Plain aligned columns (two spaces apart); the last column is never padded."""
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells: Sequence[str], header: bool) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            last = i == len(cells) - 1
+            padded = (
+                cell.rjust(widths[i]) if i in right else cell if last else cell.ljust(widths[i])
+            )
+            if color and header:
+                padded = click.style(padded, bold=True)
+            elif color and i == status_column and cell in _STATUS_COLORS:
+                padded = click.style(padded, fg=_STATUS_COLORS[cell])
+            out.append(padded)
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(headers, True), *(line(row, False) for row in rows)])
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _no_records(source: str, exists: bool) -> str:
+    if not exists:
+        return f"No imports recorded: state {source} does not exist yet."
+    return f"No imports recorded in state {source}."
+
+
+# -- status ---------------------------------------------------------------------------------
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of objects, one per import.")
+@state_option
+@global_options
+@click.pass_context
+def status(
+    ctx: click.Context, names: tuple[str, ...], as_json: bool, state_location: str | None
+) -> ExitCode:
+    """Show live progress of the imports recorded in state (all, or the NAMEs given).
+
+    For each import: ImportId, status, files and events completed, failed entries, when AWS
+    last updated it, and its destination Region. Imports that may still change are asked with
+    GetImport; a COMPLETED import whose final details state holds needs no call, and a pending
+    intent without an ImportId (a StartImport whose answer was lost) shows as PENDING. Reads
+    state without its lock and never writes it.
+
+    \b
+    JSON keys: name, import_id, status, files_completed, events_completed, failed_entries,
+    updated, account, region, live (false: taken from state), note.
+
+    \b
+    Examples:
+      reconcile status
+      reconcile status payments-2024-h1 --endpoint-url http://127.0.0.1:4566
+      reconcile status --json | jq '.[] | select(.status == "FAILED") | .name'
+    """
+    from reconciler.state_ops import live_status, select_records
+
+    settings = global_settings(ctx)
+    store = _open_store(state_location)
+    document = store.read()
+    rows = live_status(select_records(document, names, store.describe()), readers(settings))
+    if as_json:
+        _echo_json([row.to_json() for row in rows])
+        return ExitCode.OK
+    if not rows:
+        click.echo(_no_records(store.describe(), document.exists))
+        return ExitCode.OK
+    from reconciler.fields import format_time
+
+    headers = ["NAME", "IMPORT ID", "STATUS", "FILES", "EVENTS", "FAILED", "UPDATED", "REGION"]
+    cells = [
+        [
+            row.name,
+            row.import_id or "-",
+            row.status,
+            _number(row.files_completed),
+            _number(row.events_completed),
+            _number(row.failed_entries),
+            format_time(row.updated) if row.updated else "-",
+            row.region,
+        ]
+        for row in rows
+    ]
+    color = settings.use_color(sys.stdout)
+    click.echo(
+        _table(headers, cells, color=color, right=frozenset({3, 4, 5}), status_column=2),
+        color=color,
+    )
+    for row in rows:
+        if row.note:
+            click.echo(f"  {row.name}: {_text(row.note)}")
+    return ExitCode.OK
+
+
+# -- failures -------------------------------------------------------------------------------
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="The failures as a JSON object.")
+@state_option
+@global_options
+@click.pass_context
+def failures(ctx: click.Context, name: str, as_json: bool, state_location: str | None) -> ExitCode:
+    """List every failure (ListImportFailures, all pages) of the import recorded as NAME.
+
+    Each failure: the S3 object's location, its status (FAILED, or SUCCEEDED once a retry
+    read it), the error type and message, and when it was last updated. This is a report:
+    it exits 0 whether or not there are failures. Reads state without its lock.
+
+    \b
+    JSON: {"name", "import_id", "account", "region", "count", "failures": [{"location",
+    "status", "error_type", "error_message", "last_updated"}]}.
+
+    \b
+    Examples:
+      reconcile failures payments-2024-h1
+      reconcile failures payments-2024-h1 --json | jq -r '.failures[].location'
+    """
+    from reconciler.state_ops import all_failures, find_record, place_of
+
+    settings = global_settings(ctx)
+    store = _open_store(state_location)
+    record = find_record(store.read(), name, store.describe())
+    found = all_failures(readers(settings), record)
+    account, region = place_of(record)
+    if as_json:
+        _echo_json(
+            {
+                "name": name,
+                "import_id": record.import_id,
+                "account": account,
+                "region": region,
+                "count": len(found),
+                "failures": [
+                    {
+                        "location": f.location,
+                        "status": f.status,
+                        "error_type": f.error_type,
+                        "error_message": f.error_message,
+                        "last_updated": f.last_updated,
+                    }
+                    for f in found
+                ],
+            }
+        )
+        return ExitCode.OK
+    where = f"import {name} (ImportId {record.import_id}, {region})"
+    if not found:
+        click.echo(f"No failures recorded for {where}.")
+        return ExitCode.OK
+    count = f"{len(found):,} failure{'s' if len(found) != 1 else ''}"
+    click.echo(f"{count} of {where}:")
+    headers = ["LOCATION", "STATUS", "ERROR TYPE", "LAST UPDATED", "MESSAGE"]
+    cells = [
+        [
+            _text(f.location),
+            _text(f.status),
+            _text(f.error_type),
+            _text(f.last_updated),
+            _text(f.error_message),
+        ]
+        for f in found
+    ]
+    color = settings.use_color(sys.stdout)
+    click.echo(_table(headers, cells, color=color, status_column=1), color=color)
+    return ExitCode.OK
+
+
+# -- state ----------------------------------------------------------------------------------
+
+
+@main.group(name="state", epilog=EXIT_CODES_HELP)
+@global_options
+def state_group() -> None:
+    """Inspect and repair the state file by hand.
+
+    State is a cache of facts AWS also knows (which import each manifest name is, attempts,
+    pending intents); losing an entry never starts a duplicate import, because plan finds
+    imports by identity. `list`, `show` and `history` only read; `mv`, `rm` take the state
+    lock (fail fast unless --lock-timeout) and write a new version (serial + 1, the previous
+    one kept as a backup).
+
+    \b
+    Examples:
+      reconcile state list
+      reconcile state history payments-2024-h1
+      reconcile state mv payments-2024 payments-2024-full
+    """
+
+
+def lock_timeout_option(func: Any) -> Any:
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Wait this long for another holder of the state lock (0: fail at once).",
+    )(func)
+
+
+@state_group.command(name="list", epilog=EXIT_CODES_HELP)
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of objects, one per import.")
+@state_option
+@global_options
+@click.pass_context
+def state_list(ctx: click.Context, as_json: bool, state_location: str | None) -> ExitCode:
+    """List the imports recorded in state: name, last seen status, ImportId, manifest file.
+
+    The status is what the last plan or apply observed (PENDING for an intent without an
+    ImportId); `reconcile status` asks AWS for the live one. No AWS call is made.
+
+    \b
+    JSON keys: name, status, import_id, manifest_file, final, intent, updated_at.
+
+    \b
+    Examples:
+      reconcile state list
+      reconcile state list --state prod/state.json --json
+    """
+    from reconciler.state_ops import PENDING, select_records
+
+    store = _open_store(state_location)
+    document = store.read()
+    records = select_records(document, (), store.describe())
+
+    def shown_status(record: Any) -> str:
+        if record.import_id is None and record.intent is not None:
+            return PENDING
+        return str(record.status or "-")
+
+    if as_json:
+        _echo_json(
+            [
+                {
+                    "name": r.name,
+                    "status": shown_status(r),
+                    "import_id": r.import_id,
+                    "manifest_file": r.manifest_file,
+                    "final": r.final,
+                    "intent": r.intent.to_json() if r.intent else None,
+                    "updated_at": r.to_json()["updated_at"],
+                }
+                for r in records
+            ]
+        )
+        return ExitCode.OK
+    if not records:
+        click.echo(_no_records(store.describe(), document.exists))
+        return ExitCode.OK
+    cells = [[r.name, shown_status(r), r.import_id or "-", r.manifest_file] for r in records]
+    color = global_settings(ctx).use_color(sys.stdout)
+    headers = ["NAME", "STATUS", "IMPORT ID", "MANIFEST"]
+    click.echo(_table(headers, cells, color=color, status_column=1), color=color)
+    return ExitCode.OK
+
+
+@state_group.command(name="show", epilog=EXIT_CODES_HELP)
+@click.argument("name")
+@state_option
+@global_options
+def state_show(name: str, state_location: str | None) -> ExitCode:
+    """Print the record of NAME as JSON, exactly as state holds it (plus its name).
+
+    \b
+    Examples:
+      reconcile state show payments-2024-h1
+      reconcile state show payments-2024-h1 | jq .attempts
+    """
+    from reconciler.state_ops import find_record
+
+    store = _open_store(state_location)
+    record = find_record(store.read(), name, store.describe())
+    _echo_json({"name": record.name, **record.to_json()})
+    return ExitCode.OK
+
+
+@state_group.command(name="history", epilog=EXIT_CODES_HELP)
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="The history as a JSON object.")
+@state_option
+@global_options
+@click.pass_context
+def state_history(
+    ctx: click.Context, name: str, as_json: bool, state_location: str | None
+) -> ExitCode:
+    """Show every StartImport of NAME: time, kind, outcome, ImportId and error.
+
+    Kinds are create, retry and replace; outcomes are started, refused (AWS said another
+    import is running: not counted against max_attempts) and unknown (the answer was lost).
+    A pending intent (written before a StartImport whose ImportId is not recorded yet) is the
+    last line, and the earliest time of the next retry follows the table.
+
+    \b
+    Examples:
+      reconcile state history payments-2024-h1
+      reconcile state history payments-2024-h1 --json
+    """
+    from reconciler.fields import format_time
+    from reconciler.state_ops import find_record, record_history
+
+    store = _open_store(state_location)
+    record = find_record(store.read(), name, store.describe())
+    rows = record_history(record)
+    next_retry = format_time(record.next_retry_at) if record.next_retry_at else None
+    if as_json:
+        _echo_json(
+            {
+                "name": record.name,
+                "import_id": record.import_id,
+                "status": record.status,
+                "attempts_counted": record.starts,
+                "max_attempts": record.max_attempts,
+                "history": [row.to_json() for row in rows],
+                "next_retry_at": next_retry,
+            }
+        )
+        return ExitCode.OK
+    click.echo(
+        f"{record.name}: ImportId {record.import_id or '-'}, status {record.status or '-'}, "
+        f"{record.starts} of {record.max_attempts} attempts used."
+    )
+    if rows:
+        cells = [
+            [format_time(r.at), r.kind, r.outcome, r.import_id or "-", _text(r.error)] for r in rows
+        ]
+        color = global_settings(ctx).use_color(sys.stdout)
+        headers = ["AT", "KIND", "OUTCOME", "IMPORT ID", "ERROR"]
+        click.echo(_table(headers, cells, color=color), color=color)
+    else:
+        click.echo("No StartImport recorded (the import was adopted, or not started yet).")
+    if next_retry:
+        click.echo(f"Next retry not before {next_retry}.")
+    return ExitCode.OK
+
+
+@state_group.command(name="mv", epilog=EXIT_CODES_HELP)
+@click.argument("old")
+@click.argument("new")
+@lock_timeout_option
+@state_option
+@global_options
+def state_mv(old: str, new: str, lock_timeout: float, state_location: str | None) -> ExitCode:
+    """Rename the record OLD to NEW: the same import, under a new manifest name.
+
+    Plan detects renames by identity on its own; use this when you rename an entry and want
+    the state to follow first, or to undo a wrong rename. Refuses when NEW already exists.
+    Rename the entry in its manifest too, or the next plan renames the record back.
+
+    \b
+    Examples:
+      reconcile state mv payments-2024 payments-2024-full
+      reconcile state mv old-name new-name --lock-timeout 30
+    """
+    from reconciler.state_ops import move_record
+
+    store = _open_store(state_location)
+    written = move_record(store, old, new, f"reconcile state mv {old} {new}", lock_timeout)
+    manifest = written.imports[new].manifest_file
+    click.echo(
+        f"Moved {old} to {new} in state {store.describe()} (serial {written.serial}). Rename "
+        f"the entry in {manifest} as well, or the next plan renames it back."
+    )
+    return ExitCode.OK
+
+
+@state_group.command(name="rm", epilog=EXIT_CODES_HELP)
+@click.argument("name")
+@lock_timeout_option
+@state_option
+@global_options
+def state_rm(name: str, lock_timeout: float, state_location: str | None) -> ExitCode:
+    """Forget the record NAME. Nothing in AWS changes.
+
+    The import and the events it imported stay in the Lake; reconcile just stops tracking
+    it (and loses its attempt history). If the entry is still in a manifest, the next plan
+    adopts the same import again by its identity, so no second import is started; remove the
+    entry from the manifest first if you want it gone for good.
+
+    \b
+    Examples:
+      reconcile state rm payments-2023
+      reconcile state rm payments-2023 --lock-timeout 30
+    """
+    from reconciler.state_ops import remove_record
+
+    store = _open_store(state_location)
+    written, removed = remove_record(store, name, f"reconcile state rm {name}", lock_timeout)
+    if removed.import_id:
+        what = f"ImportId {removed.import_id}"
+        kept = "The import and its events stay in the Lake."
+    else:
+        what = "no ImportId recorded"
+        kept = "If its StartImport did reach AWS, that import and its events stay in the Lake."
+    click.echo(
+        f"Removed {name} ({what}) from state {store.describe()} (serial {written.serial}). "
+        f"{kept} If {name} is still in a manifest ({removed.manifest_file}), the next plan "
+        "adopts the import by its identity instead of starting a new one."
+    )
+    return ExitCode.OK
+
+
+@state_group.command(name="force-unlock", epilog=EXIT_CODES_HELP)
+@click.argument("lock_id")
+@state_option
+@global_options
+def state_force_unlock(lock_id: str, state_location: str | None) -> ExitCode:
+    """Remove the state lock left by a process that is gone, if LOCK_ID is the recorded one.
+
+    The lock ID is in the message of the command that found the state locked. A lock whose
+    holder is still running is never broken: stop that process instead. For a local state
+    file the operating system already released the lock of a dead process; this clears its
+    stale holder record.
+
+    \b
+    Examples:
+      reconcile state force-unlock 6f1c2d4e-8a9b-4c3d-9e0f-1a2b3c4d5e6f
+    """
+    store = _open_store(state_location)
+    holder = store.holder()
+    store.force_unlock(lock_id)
+    who = f" held by {holder.describe()}" if holder is not None else ""
+    click.echo(f"Removed the lock{who} from state {store.describe()}.")
+    return ExitCode.OK
