@@ -441,7 +441,9 @@ def stale_reasons(saved: SavedPlan, state: StateDocument, observed_ids: Iterable
     """Why a saved plan may no longer be applied (DESIGN.md: lineage, serial, ImportIds)."""
     basis = saved.plan.basis
     reasons = []
-    if (basis.state_lineage or "") != (state.lineage or ""):
+    if not basis.state_lineage and state.lineage:
+        reasons.append(f"a state was written since the plan (serial {state.serial})")
+    elif (basis.state_lineage or "") != (state.lineage or ""):
         reasons.append("the state is another lineage than the plan was made from")
     elif basis.state_serial != state.serial:
         reasons.append(

@@ -24,7 +24,7 @@ from reconciler.errors import ReconcileError
 from reconciler.observe import ImportReader, observe
 from reconciler.plan import ActionKind, Plan
 from reconciler.planfile import SavedPlan, read_plan_file
-from reconciler.planner import DEFAULT_RETRY_BACKOFF, Desired, PlanOptions, Scope
+from reconciler.planner import DEFAULT_GRACE, DEFAULT_RETRY_BACKOFF, Desired, PlanOptions, Scope
 from reconciler.planning import PlanRequest, make_plan
 from reconciler.state import StateDocument
 from reconciler.statestore import StateStore
@@ -43,6 +43,7 @@ class ApplyRequest:
     lock_timeout: float = 0.0
     command: str = "reconcile apply"
     retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
+    grace: timedelta = DEFAULT_GRACE
 
     def plan_request(self) -> PlanRequest:
         return PlanRequest(
@@ -50,6 +51,7 @@ class ApplyRequest:
             targets=self.targets,
             replace=self.replace,
             retry_backoff=self.retry_backoff,
+            grace=self.grace,
         )
 
 
@@ -105,6 +107,7 @@ def run_apply(
                 targets=frozenset(saved.targets),
                 replace=frozenset(saved.replace),
                 retry_backoff=request.retry_backoff,
+                grace=request.grace,
             ),
         )
         keeper = StateKeeper(store, state)

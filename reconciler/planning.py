@@ -14,7 +14,14 @@ from reconciler.manifest import LoadResult, load_manifests
 from reconciler.observe import ImportReader, observe
 from reconciler.plan import ManifestHash
 from reconciler.planfile import SavedPlan
-from reconciler.planner import DEFAULT_RETRY_BACKOFF, Desired, PlanOptions, Scope, plan
+from reconciler.planner import (
+    DEFAULT_GRACE,
+    DEFAULT_RETRY_BACKOFF,
+    Desired,
+    PlanOptions,
+    Scope,
+    plan,
+)
 from reconciler.state import StateDocument
 
 
@@ -24,12 +31,14 @@ class PlanRequest:
     targets: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
     retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
+    grace: timedelta = DEFAULT_GRACE
 
     def options(self) -> PlanOptions:
         return PlanOptions(
             targets=frozenset(self.targets),
             replace=frozenset(self.replace),
             retry_backoff=self.retry_backoff,
+            grace=self.grace,
         )
 
 

@@ -151,6 +151,27 @@ def state_option(func: F) -> F:
     )(func)
 
 
+def timing_options(func: F) -> F:
+    """--retry-backoff and --pending-grace: the planner's two clocks, shared by plan and apply."""
+    func = click.option(
+        "--pending-grace",
+        type=click.FloatRange(min=0),
+        default=600,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long an unanswered StartImport blocks its queue while its import may still "
+        "appear; after that it counts as never having reached AWS.",
+    )(func)
+    return click.option(
+        "--retry-backoff",
+        type=click.FloatRange(min=0),
+        default=60,
+        show_default=True,
+        metavar="SECONDS",
+        help="Wait this long after a failure before a retry; doubles per attempt, at most an hour.",
+    )(func)
+
+
 def print_problems(problems: Sequence[Any], color: bool) -> None:
     for problem in problems:
         where = click.style(problem.location() + ":", bold=True)

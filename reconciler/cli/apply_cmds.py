@@ -19,6 +19,7 @@ from reconciler.cli.app import (
     main,
     print_problems,
     state_option,
+    timing_options,
 )
 from reconciler.errors import ExitCode
 
@@ -151,14 +152,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     help="Wait this long for the state lock.",
 )
 @click.option(
-    "--retry-backoff",
-    type=click.FloatRange(min=0),
-    default=60,
-    show_default=True,
-    metavar="SECONDS",
-    help="Wait before retrying a failed import; doubles per attempt, at most an hour.",
-)
-@click.option(
     "--poll-interval",
     type=click.FloatRange(min=0.05),
     default=2.0,
@@ -167,6 +160,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     help="How often --wait polls GetImport.",
 )
 @click.option("--no-input", is_flag=True, envvar="CI", help="Never prompt (also when CI=true).")
+@timing_options
 @state_option
 @global_options
 @click.pass_context
@@ -183,6 +177,7 @@ def apply(
     as_json: bool,
     lock_timeout: float,
     retry_backoff: float,
+    pending_grace: float,
     poll_interval: float,
     no_input: bool,
     state_location: str | None,
@@ -228,6 +223,7 @@ def apply(
         lock_timeout=lock_timeout,
         command="reconcile apply " + " ".join(sys.argv[2:])[:200],
         retry_backoff=timedelta(seconds=retry_backoff),
+        grace=timedelta(seconds=pending_grace),
     )
     options = ApplyOptions(
         wait=wait, wait_timeout=wait_timeout, stop_removed=stop_removed, poll_interval=poll_interval

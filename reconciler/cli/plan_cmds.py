@@ -17,6 +17,7 @@ from reconciler.cli.app import (
     readers,
     render,
     state_option,
+    timing_options,
 )
 from reconciler.errors import ExitCode
 
@@ -38,6 +39,7 @@ from reconciler.errors import ExitCode
     help="Show this entry's replacement (identity changed or import vanished) as confirmed.",
 )
 @format_options
+@timing_options
 @state_option
 @global_options
 @click.pass_context
@@ -51,6 +53,8 @@ def plan(
     as_json: bool,
     as_markdown: bool,
     state_location: str | None,
+    retry_backoff: float,
+    pending_grace: float,
 ) -> ExitCode:
     """Show what apply would do: read manifests, state and AWS; change nothing.
 
@@ -65,6 +69,8 @@ def plan(
       reconcile plan manifests/prod --out prod.plan --detailed-exitcode
       reconcile plan --markdown > plan.md
     """
+    from datetime import timedelta
+
     from reconciler.errors import ManifestError
     from reconciler.planfile import write_plan_file
     from reconciler.planning import PlanRequest, make_plan
@@ -73,7 +79,13 @@ def plan(
     settings = global_settings(ctx)
     fmt = output_format(as_json, as_markdown)
     store = open_state_store(resolve_state_location(state_location))
-    request = PlanRequest(paths=paths or ("manifests",), targets=targets, replace=replace)
+    request = PlanRequest(
+        paths=paths or ("manifests",),
+        targets=targets,
+        replace=replace,
+        retry_backoff=timedelta(seconds=retry_backoff),
+        grace=timedelta(seconds=pending_grace),
+    )
     try:
         saved = make_plan(request, store.read(), readers(settings))
     except ManifestError as exc:
