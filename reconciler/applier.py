@@ -172,8 +172,14 @@ class Applier:
             workers = max(1, min(self.options.parallelism, len(places)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
                 futures = [pool.submit(self._work_place, place, deadline) for place in places]
-                for future in futures:
-                    future.result()
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:
+                    # Ctrl-C (or a bug): no worker starts anything more; each finishes the call
+                    # in flight and records it, so the state stays valid for the next run.
+                    self.stop.set()
+                    raise
         actions = tuple(
             replace(action, outcome=self._final_outcome(action.name)) for action in shown.actions
         )
