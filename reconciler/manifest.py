@@ -32,7 +32,7 @@ from reconciler.models import (
 )
 from reconciler.problems import Problem, format_path
 from reconciler.pydantic_errors import problems_from_validation
-from reconciler.spec import ImportSpec, RetryPolicy, SourceLocation
+from reconciler.spec import AccountAccess, ImportSpec, RetryPolicy, SourceLocation
 from reconciler.yamlsource import (
     MAX_FILE_BYTES,
     ParsedYaml,
@@ -59,6 +59,7 @@ class LoadResult:
     files: list[ManifestFile] = field(default_factory=list)
     imports: list[ImportSpec] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    accounts: dict[str, AccountAccess] = field(default_factory=dict)
 
 
 def find_manifest_files(paths: Sequence[str]) -> tuple[list[str], list[Problem]]:
@@ -104,6 +105,7 @@ class _FileContext:
     path: str
     parsed: ParsedYaml
     problems: list[Problem]
+    accounts: list[AccountAccess] = field(default_factory=list)
 
     def add(self, path: Sequence[str | int], message: str, *, at_key: bool = False) -> None:
         where = self.parsed.position(path, at_key=at_key)
@@ -131,9 +133,28 @@ def load_manifests(paths: Sequence[str]) -> LoadResult:
         parsed_files[path] = parsed
         context = _FileContext(path, parsed, result.problems)
         result.imports.extend(_load_document(context))
+        _merge_accounts(result, context)
     result.problems.extend(manifest_checks.cross_file_problems(result.imports, parsed_files))
     result.problems.sort(key=lambda p: (p.file, p.line, p.column, p.field, p.message))
     return result
+
+
+def _merge_accounts(result: LoadResult, context: _FileContext) -> None:
+    """Several files may describe one account, but they must agree."""
+    for access in context.accounts:
+        earlier = result.accounts.setdefault(access.account, access)
+        if earlier is not access and earlier.settings() != access.settings():
+            line, column = (int(part) for part in access.location.rsplit(":", 2)[1:])
+            result.problems.append(
+                Problem(
+                    context.path,
+                    line,
+                    column,
+                    f"accounts.{access.account}",
+                    f"account {access.account} is also described at {earlier.location} "
+                    f"({earlier.describe()}), differently; keep one description",
+                )
+            )
 
 
 def _load_document(context: _FileContext) -> Iterable[ImportSpec]:
@@ -166,19 +187,44 @@ def _load_document(context: _FileContext) -> Iterable[ImportSpec]:
         for path, message, at_key in problems_from_validation(exc, ManifestHeader):
             context.add(path, message, at_key=at_key)
         header = _HEADER.validate_python(_salvage_header(data))
-    if header.accounts:
-        context.add(
-            ("accounts",),
-            "'accounts' is reserved for multi-account support, which this version does not "
-            "have yet; remove it",
-            at_key=True,
-        )
+    context.accounts.extend(_accounts(context, header))
     specs = []
     for index, raw_entry in enumerate(header.imports):
         spec = _load_entry(context, index, raw_entry, header.defaults)
         if spec is not None:
             specs.append(spec)
     return specs
+
+
+def _accounts(context: _FileContext, header: ManifestHeader) -> list[AccountAccess]:
+    """`accounts:` entries, each with exactly one way in (a role or a profile)."""
+    found = []
+    for account, access in (header.accounts or {}).items():
+        path = ("accounts", account)
+        if (access.role_arn is None) == (access.profile is None):
+            context.add(path, "give exactly one of role_arn and profile", at_key=True)
+            continue
+        if access.profile is not None and (access.external_id or access.session_name):
+            context.add(path, "external_id and session_name go with role_arn, not profile")
+            continue
+        if access.role_arn is not None and f":{account}:role/" not in access.role_arn:
+            context.add(
+                (*path, "role_arn"),
+                f"the role must be in account {account}, the account it gives access to",
+            )
+            continue
+        where = context.parsed.position(path, at_key=True)
+        found.append(
+            AccountAccess(
+                account=account,
+                role_arn=access.role_arn,
+                external_id=access.external_id,
+                session_name=access.session_name,
+                profile=access.profile,
+                location=f"{context.path}:{where.line}:{where.column}",
+            )
+        )
+    return found
 
 
 def _salvage_header(data: dict[Any, Any]) -> dict[str, Any]:
@@ -190,10 +236,19 @@ def _salvage_header(data: dict[Any, Any]) -> dict[str, Any]:
         good_defaults = defaults
     except ValidationError:
         good_defaults = None
+    accounts = data.get("accounts")
+    good_accounts = {}
+    for account, access in accounts.items() if isinstance(accounts, dict) else ():
+        try:
+            _HEADER.validate_python({"version": 1, "accounts": {account: access}})
+            good_accounts[account] = access
+        except ValidationError:
+            continue
     return {
         "version": 1,
         "defaults": good_defaults,
         "imports": imports if isinstance(imports, list) else [],
+        "accounts": good_accounts,
     }
 
 

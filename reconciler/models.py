@@ -120,14 +120,36 @@ ImportEntry = Annotated[
 ]
 
 
+class AccountAccess(_Model):
+    """How to reach one account: a role to assume, or a named profile (not both)."""
+
+    role_arn: RoleArn | None = Field(
+        None, description="Role in that account to assume with STS for its imports."
+    )
+    external_id: Annotated[str, Field(min_length=2, max_length=1224)] | None = Field(
+        None, description="ExternalId for AssumeRole, when the role's trust policy asks for one."
+    )
+    session_name: Annotated[str, Field(pattern=r"^[\w+=,.@-]{2,64}$")] | None = Field(
+        None, description="RoleSessionName (default: reconcile-USER-RUN, which CloudTrail logs)."
+    )
+    profile: Annotated[str, Field(min_length=1)] | None = Field(
+        None, description="A named profile from the AWS shared config files instead of a role."
+    )
+
+
+AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
+
+
 class ManifestDocument(_Model):
-    """A whole manifest file. `accounts` is reserved for multi-account support."""
+    """A whole manifest file."""
 
     version: Literal[1] = Field(description="Manifest format version; must be 1.")
     defaults: Defaults | None = None
     imports: list[ImportEntry] = Field(default_factory=list)
-    accounts: dict[str, Any] | None = Field(
-        None, description="Reserved for multi-account support; must be absent or empty for now."
+    accounts: dict[AccountId, AccountAccess] | None = Field(
+        None,
+        description="Per account ID (12 digits): how to reach it. Accounts not listed use the "
+        "run's own credentials.",
     )
 
 
@@ -137,4 +159,4 @@ class ManifestHeader(_Model):
     version: Literal[1]
     defaults: Defaults | None = None
     imports: list[Any] = Field(default_factory=list)
-    accounts: dict[str, Any] | None = None
+    accounts: dict[AccountId, AccountAccess] | None = None

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from reconciler.models import (
     API_KEYS,
     FRIENDLY_KEYS,
+    AccountAccess,
     ApiEntry,
     ApiImportSource,
     ApiS3Source,
@@ -35,6 +36,7 @@ _MODEL_UNDER_KEY: dict[str, type[BaseModel]] = {
     "ImportSource": ApiImportSource,
     "S3": ApiS3Source,
 }
+_MODEL_UNDER_KEY_PARENT: dict[str, type[BaseModel]] = {"accounts": AccountAccess}
 _TAGS: dict[str, type[BaseModel]] = {"friendly": FriendlyEntry, "api": ApiEntry}
 
 
@@ -55,6 +57,8 @@ def _kind(value: Any) -> str:
 def _model_at(root: type[BaseModel], parent: Path) -> type[BaseModel]:
     if parent and isinstance(parent[-1], str) and parent[-1] in _MODEL_UNDER_KEY:
         return _MODEL_UNDER_KEY[parent[-1]]
+    if len(parent) >= 2 and parent[-2] in _MODEL_UNDER_KEY_PARENT:  # accounts.<id>.<key>
+        return _MODEL_UNDER_KEY_PARENT[str(parent[-2])]
     return root
 
 
@@ -98,6 +102,8 @@ def _message(error: Any, root: type[BaseModel], path: Path) -> tuple[str, bool]:
         return f"must be at least {context.get('ge')}; got {value!r}", False
     if kind == "less_than_equal":
         return f"must be at most {context.get('le')}; got {value!r}", False
+    if kind == "string_pattern_mismatch" and path and path[-1] == "[key]":
+        return f"account IDs are 12 digits; got {value!r}", True
     if kind in ("too_short", "too_long") and path and path[-1] == "Destinations":
         return (
             "must list exactly one event data store ARN (StartImport takes exactly one "
@@ -117,4 +123,6 @@ def problems_from_validation(
             model = _TAGS[str(path[0])]
             path = path[1:]
         message, at_key = _message(error, model, path)
+        if path and path[-1] == "[key]":  # pydantic's marker for "the key itself"
+            path = path[:-1]
         yield path, message, at_key

@@ -50,6 +50,35 @@ class SourceLocation:
 
 
 @dataclass(frozen=True)
+class AccountAccess:
+    """How to reach one account (manifest `accounts:`): a role to assume, or a profile."""
+
+    account: str
+    role_arn: str | None = None
+    external_id: str | None = None
+    session_name: str | None = None
+    profile: str | None = None
+    location: str = ""  # "file:line:column", for messages
+
+    def settings(self) -> tuple[str | None, ...]:
+        """What must agree when two files describe the same account."""
+        return (self.role_arn, self.external_id, self.session_name, self.profile)
+
+    def describe(self) -> str:
+        return f"role {self.role_arn}" if self.role_arn else f"profile {self.profile}"
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "account": self.account,
+            "role_arn": self.role_arn,
+            "external_id": self.external_id,
+            "session_name": self.session_name,
+            "profile": self.profile,
+            "location": self.location,
+        }
+
+
+@dataclass(frozen=True)
 class ImportSpec:
     name: str
     destination: str

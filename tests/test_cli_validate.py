@@ -26,7 +26,7 @@ def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, st
 def test_valid_manifests_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = invoke(["validate", str(CASES / "valid")], capsys)
     assert (code, err) == (0, "")
-    assert "4 manifest file(s), 12 import(s): valid." in out
+    assert "5 manifest file(s), 13 import(s): valid." in out
 
 
 def test_invalid_manifest_exits_1_with_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
