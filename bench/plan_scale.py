@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from reconciler.aws.accounts import Connections
 from reconciler.aws.lake import LakeReader
 from reconciler.aws.session import ClientFactory
 from reconciler.planning import PlanRequest, make_plan
@@ -69,14 +70,9 @@ def timed_plan(paths: str, state: str, endpoint: str) -> tuple[float, int]:
 
 
 def counted_calls(paths: str, state: str, endpoint: str) -> int:
-    factory = ClientFactory(region="us-east-1", endpoint_url=endpoint)
-    readers: dict[str, LakeReader] = {}
-
-    def reader_for(account: str) -> LakeReader:
-        return readers.setdefault(account, LakeReader(factory, account))
-
-    make_plan(PlanRequest(paths=(paths,)), LocalStateStore(state).read(), reader_for)
-    return sum(sum(reader.calls.values()) for reader in readers.values())
+    connections = Connections(region="us-east-1", endpoint_url=endpoint)
+    make_plan(PlanRequest(paths=(paths,)), LocalStateStore(state).read(), connections)
+    return sum(connections.calls().values())
 
 
 def naive_refresh(endpoint: str, count: int, sample: int) -> tuple[float, bool]:

@@ -26,9 +26,10 @@ from typing import Protocol
 
 from reconciler import apply_records as records
 from reconciler.aws.writer import StartOutcome, StartRequest
+from reconciler.connect import Connector, Writer
 from reconciler.errors import CloudError
 from reconciler.faultpoints import crash_point
-from reconciler.observe import ImportReader, observe
+from reconciler.observe import observe
 from reconciler.observed import Place
 from reconciler.plan import STARTING, Action, ActionKind, Plan, Progress
 from reconciler.planfile import SavedPlan
@@ -40,11 +41,6 @@ from reconciler.statestore import StateStore
 STATE_ONLY = frozenset(
     {ActionKind.ADOPT, ActionKind.NOOP, ActionKind.RUNNING, ActionKind.ATTENTION}
 )
-
-
-class Writer(Protocol):
-    def start_import(self, request: StartRequest) -> StartOutcome: ...
-    def stop_import(self, destination: str, import_id: str) -> str: ...
 
 
 class ApplyEvents(Protocol):
@@ -125,8 +121,7 @@ class Applier:
         self,
         saved: SavedPlan,
         keeper: StateKeeper,
-        reader_for: Callable[[str], ImportReader],
-        writer: Writer,
+        connector: Connector,
         options: ApplyOptions,
         events: ApplyEvents | None = None,
         stop: threading.Event | None = None,
@@ -134,8 +129,7 @@ class Applier:
     ) -> None:
         self.saved = saved
         self.keeper = keeper
-        self.reader_for = reader_for
-        self.writer = writer
+        self.connector = connector
         self.options = options
         self.events = events or SilentEvents()
         self.stop = stop or threading.Event()
@@ -286,7 +280,9 @@ class Applier:
         if not action.import_id:
             return
         try:
-            status = self.writer.stop_import(action.destination, action.import_id)
+            status = self.connector.writer(action.account).stop_import(
+                action.destination, action.import_id
+            )
             self._outcome(action.name, f"stopped ({status}) and forgotten; its events stay")
         except CloudError as exc:
             self._outcome(action.name, f"forgotten, but StopImport failed: {exc}", error=True)
@@ -302,9 +298,11 @@ class Applier:
 
     def _replan(self, place: Place) -> Plan:
         specs = self._place_specs(place)
-        desired = Desired(specs=specs, scope=Scope(self.saved.scope or ("",)))
+        desired = Desired(
+            specs=specs, scope=Scope(self.saved.scope or ("",)), accounts=self.saved.accounts
+        )
         document = self.keeper.document
-        observed = observe(self.reader_for, desired, document, places=[place])
+        observed = observe(self.connector.reader, desired, document, places=[place])
         result = plan(desired, document, observed, self.clock(), self.options.plan_options)
         names = {spec.name for spec in specs}
         # Forgets and renames were settled by the first pass; a place sees only its entries.
@@ -329,7 +327,11 @@ class Applier:
                     self.events.progress(action.name, action.progress)
             starter = next((a for a in current.actions if a.action in STARTING), None)
             if starter is not None and not resolving:
-                outcome = self._start(starter)
+                try:
+                    outcome = self._start(starter)
+                except CloudError as exc:  # e.g. the account's role cannot be assumed
+                    self._place_error(place, exc)
+                    return
                 if outcome.kind == "unknown" and not self.options.wait:
                     resolving = True
                     self._sleep(min(self.options.poll_interval, 1.0))
@@ -372,6 +374,7 @@ class Applier:
             if action.action is ActionKind.RETRY
             else ("replace" if action.action is ActionKind.REPLACE else "create")
         )
+        writer = self.connector.writer(spec.account)  # credentials first: no intent without
         now = self.clock()
         self.keeper.update(
             lambda current: current.__setitem__(
@@ -380,6 +383,7 @@ class Applier:
         )
         request = StartRequest(
             region=spec.region,
+            account=spec.account,
             import_id=action.import_id if kind == "retry" else None,
             destination=spec.destination,
             source_uri=spec.source_uri,
@@ -388,17 +392,17 @@ class Applier:
             start=spec.start,
             end=spec.end,
         )
-        outcome = self._call_start(request)
+        outcome = self._call_start(writer, request)
         crash_point("after_start")
         self._record_start(spec, kind, outcome)
         return outcome
 
-    def _call_start(self, request: StartRequest) -> StartOutcome:
+    def _call_start(self, writer: Writer, request: StartRequest) -> StartOutcome:
         """StartImport, sent again only after throttling (which proves nothing started)."""
         delay = self.options.throttle_backoff
         for attempt in range(self.options.throttle_retries + 1):
             crash_point("before_start")
-            outcome = self.writer.start_import(request)
+            outcome = writer.start_import(request)
             if not outcome.throttled or attempt == self.options.throttle_retries:
                 return outcome
             if self.stop.wait(delay):

@@ -17,14 +17,21 @@ from reconciler.applier import (
     ApplyOptions,
     ApplyResult,
     StateKeeper,
-    Writer,
     stale_reasons,
 )
+from reconciler.connect import Connector
 from reconciler.errors import ReconcileError
-from reconciler.observe import ImportReader, observe
+from reconciler.observe import observe
 from reconciler.plan import ActionKind, Plan
 from reconciler.planfile import SavedPlan, read_plan_file
-from reconciler.planner import DEFAULT_GRACE, DEFAULT_RETRY_BACKOFF, Desired, PlanOptions, Scope
+from reconciler.planner import (
+    DEFAULT_GRACE,
+    DEFAULT_RETRY_BACKOFF,
+    Desired,
+    PlanOptions,
+    Scope,
+    Shard,
+)
 from reconciler.planning import PlanRequest, make_plan
 from reconciler.state import StateDocument
 from reconciler.statestore import StateStore
@@ -44,6 +51,7 @@ class ApplyRequest:
     command: str = "reconcile apply"
     retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
     grace: timedelta = DEFAULT_GRACE
+    shard: Shard | None = None
 
     def plan_request(self) -> PlanRequest:
         return PlanRequest(
@@ -52,17 +60,21 @@ class ApplyRequest:
             replace=self.replace,
             retry_backoff=self.retry_backoff,
             grace=self.grace,
+            shard=self.shard,
         )
 
 
-def _saved_plan(
-    request: ApplyRequest, state: StateDocument, reader_for: Callable[[str], ImportReader]
-) -> SavedPlan:
+def _saved_plan(request: ApplyRequest, state: StateDocument, connector: Connector) -> SavedPlan:
     if request.plan_file is None:
-        return make_plan(request.plan_request(), state, reader_for)
+        return make_plan(request.plan_request(), state, connector)
     saved = read_plan_file(request.plan_file)
-    desired = Desired(specs=saved.specs, scope=Scope(saved.scope or ("",)))
-    observed = observe(reader_for, desired, state)
+    connector.use_accounts(saved.accounts)
+    desired = Desired(
+        specs=saved.specs,
+        scope=Scope(saved.scope or ("",), saved.shard),
+        accounts=saved.accounts,
+    )
+    observed = observe(connector.reader, desired, state)
     reasons = stale_reasons(saved, state, observed.imports)
     if reasons:
         raise ReconcileError(
@@ -80,8 +92,7 @@ def worth_applying(plan: Plan, wait: bool) -> bool:
 def run_apply(
     request: ApplyRequest,
     store: StateStore,
-    reader_for: Callable[[str], ImportReader],
-    writer: Writer,
+    connector: Connector,
     options: ApplyOptions,
     *,
     show: Callable[[Plan], None],
@@ -91,7 +102,7 @@ def run_apply(
 ) -> ApplyResult:
     with store.lock(request.command, request.lock_timeout):
         state = store.read()
-        saved = _saved_plan(request, state, reader_for)
+        saved = _saved_plan(request, state, connector)
         show(saved.plan)
         if not worth_applying(saved.plan, options.wait):
             return ApplyResult(
@@ -111,5 +122,5 @@ def run_apply(
             ),
         )
         keeper = StateKeeper(store, state)
-        applier = Applier(saved, keeper, reader_for, writer, options, events, stop)
+        applier = Applier(saved, keeper, connector, options, events, stop)
         return applier.run()

@@ -36,7 +36,7 @@ def places_of(desired: Desired, state: StateDocument) -> list[Place]:
     """Every account and Region a desired entry or an in-scope record lives in."""
     places = {(spec.account, spec.region) for spec in desired.specs}
     for record in state.imports.values():
-        if desired.scope.covers(record.manifest_file):
+        if desired.scope.covers_record(record):
             parts = record.identity.destination.split(":")
             places.add((parts[4], parts[3]))
     return sorted(places)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ReconcileError
 from reconciler.plan import PLAN_FORMAT_VERSION, Plan
-from reconciler.spec import ImportSpec, spec_from_json, spec_to_json
+from reconciler.planner import Shard
+from reconciler.spec import AccountAccess, ImportSpec, spec_from_json, spec_to_json
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class SavedPlan:
     targets: tuple[str, ...] = ()
     replace: tuple[str, ...] = ()
     scope: tuple[str, ...] = ()
+    accounts: Mapping[str, AccountAccess] = field(default_factory=dict)
+    shard: Shard | None = None
 
 
 def plan_file_document(saved: SavedPlan) -> dict[str, Any]:
@@ -35,6 +39,8 @@ def plan_file_document(saved: SavedPlan) -> dict[str, Any]:
             "targets": list(saved.targets),
             "replace": list(saved.replace),
             "scope": list(saved.scope),
+            "shard": [saved.shard.index, saved.shard.count] if saved.shard else None,
+            "accounts": [access.to_json() for access in saved.accounts.values()],
         },
     }
 
@@ -79,6 +85,8 @@ def read_plan_file(path: str) -> SavedPlan:
             targets=tuple(options.get("targets", [])),
             replace=tuple(options.get("replace", [])),
             scope=tuple(options.get("scope", [])),
+            accounts={a["account"]: AccountAccess(**a) for a in options.get("accounts") or []},
+            shard=Shard(*options["shard"]) if options.get("shard") else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ReconcileError(

@@ -12,6 +12,7 @@ one queue: only the first may start, and only when nothing is ongoing there.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,7 +33,7 @@ from reconciler.plan import (
     Progress,
     UnmanagedImport,
 )
-from reconciler.spec import Identity, ImportSpec, attributes_document
+from reconciler.spec import AccountAccess, Identity, ImportSpec, attributes_document
 from reconciler.state import ImportRecord, StateDocument
 
 DEFAULT_GRACE = timedelta(minutes=10)
@@ -42,10 +43,31 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
+class Shard:
+    """`--shard I/N`: the accounts whose stable hash falls in shard I of N (1-based)."""
+
+    index: int
+    count: int
+
+    def owns(self, account: str) -> bool:
+        digest = hashlib.sha256(account.encode()).hexdigest()
+        return int(digest[:12], 16) % self.count == self.index - 1
+
+
+@dataclass(frozen=True)
 class Scope:
-    """Which manifest files the command was given; records from other files are left alone."""
+    """What the command covers: the manifest files it was given (records from other files
+    are left alone) and, with --shard, only some accounts."""
 
     paths: tuple[str, ...]
+    shard: Shard | None = None
+
+    def owns(self, account: str) -> bool:
+        return self.shard is None or self.shard.owns(account)
+
+    def covers_record(self, record: ImportRecord) -> bool:
+        account = record.identity.destination.split(":")[4]
+        return self.owns(account) and self.covers(record.manifest_file)
 
     def covers(self, manifest_file: str) -> bool:
         for given in self.paths:
@@ -60,6 +82,7 @@ class Desired:
     specs: tuple[ImportSpec, ...]
     scope: Scope
     manifests: tuple[ManifestHash, ...] = ()
+    accounts: Mapping[str, AccountAccess] = field(default_factory=dict)
 
 
 DEFAULT_RETRY_BACKOFF = timedelta(seconds=60)
@@ -191,7 +214,7 @@ class _Planner:
         self.orphans = {
             name: record
             for name, record in sorted(self.state.imports.items())
-            if name not in self.desired_names and self.desired.scope.covers(record.manifest_file)
+            if name not in self.desired_names and self.desired.scope.covers_record(record)
         }
 
     # -- building blocks ---------------------------------------------------------------

@@ -5,13 +5,14 @@ Plan never writes state and takes no lock (DESIGN.md, "State"); it reads AWS onl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from reconciler.connect import Connector
 from reconciler.errors import ManifestError, UsageError
 from reconciler.manifest import LoadResult, load_manifests
-from reconciler.observe import ImportReader, observe
+from reconciler.observe import observe
 from reconciler.plan import ManifestHash
 from reconciler.planfile import SavedPlan
 from reconciler.planner import (
@@ -20,6 +21,7 @@ from reconciler.planner import (
     Desired,
     PlanOptions,
     Scope,
+    Shard,
     plan,
 )
 from reconciler.state import StateDocument
@@ -32,6 +34,7 @@ class PlanRequest:
     replace: tuple[str, ...] = ()
     retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
     grace: timedelta = DEFAULT_GRACE
+    shard: Shard | None = None
 
     def options(self) -> PlanOptions:
         return PlanOptions(
@@ -42,15 +45,21 @@ class PlanRequest:
         )
 
 
-def load_desired(paths: Sequence[str]) -> tuple[Desired, LoadResult]:
-    """Manifests in PATHS as the planner's input; any manifest problem stops here."""
+def load_desired(paths: Sequence[str], shard: Shard | None = None) -> tuple[Desired, LoadResult]:
+    """Manifests in PATHS as the planner's input; any manifest problem stops here.
+
+    With a shard, only the entries of its accounts are desired, and only its accounts'
+    records are in scope (the other shards' runs own the rest).
+    """
     loaded = load_manifests(paths)
     if loaded.problems:
         raise ManifestError(list(loaded.problems))
+    scope = Scope(tuple(paths), shard)
     desired = Desired(
-        specs=tuple(loaded.imports),
-        scope=Scope(tuple(paths)),
+        specs=tuple(spec for spec in loaded.imports if scope.owns(spec.account)),
+        scope=scope,
         manifests=tuple(ManifestHash(f.path, f.sha256) for f in loaded.files),
+        accounts=dict(loaded.accounts),
     )
     return desired, loaded
 
@@ -69,12 +78,13 @@ def _check_names(desired: Desired, request: PlanRequest) -> None:
 def make_plan(
     request: PlanRequest,
     state: StateDocument,
-    reader_for: Callable[[str], ImportReader],
+    connector: Connector,
     now: datetime | None = None,
 ) -> SavedPlan:
-    desired, _ = load_desired(request.paths)
+    desired, _ = load_desired(request.paths, request.shard)
     _check_names(desired, request)
-    observed = observe(reader_for, desired, state)
+    connector.use_accounts(desired.accounts)
+    observed = observe(connector.reader, desired, state)
     result = plan(desired, state, observed, now or datetime.now(UTC), request.options())
     return SavedPlan(
         plan=result,
@@ -82,4 +92,6 @@ def make_plan(
         targets=request.targets,
         replace=request.replace,
         scope=request.paths,
+        accounts=desired.accounts,
+        shard=request.shard,
     )

@@ -46,11 +46,12 @@ class ClientFactory:
         profile: str | None = None,
         region: str | None = None,
         endpoint_url: str | None = None,
+        session: boto3.Session | None = None,
     ) -> None:
         self.profile = profile
         self.region = region
         self.endpoint_url = endpoint_url
-        self._session: boto3.Session | None = None
+        self._session: boto3.Session | None = session  # given: e.g. an assumed role's
         self._clients: dict[tuple[str, str | None, RetryPolicy], Any] = {}
         # Building clients from one botocore session concurrently is not thread-safe.
         self._lock = threading.Lock()

@@ -48,6 +48,7 @@ class StartRequest:
     """What StartImport needs: a new import (all fields) or a retry (import_id only)."""
 
     region: str
+    account: str = ""  # whose credentials send it
     import_id: str | None = None
     destination: str | None = None
     source_uri: str | None = None

@@ -180,20 +180,41 @@ def print_problems(problems: Sequence[Any], color: bool) -> None:
     click.echo(f"{len(problems)} problem(s) found.", err=True)
 
 
+def connections(settings: GlobalSettings) -> Any:
+    """The run's AWS connections: per account, readers for plan and writers for apply."""
+    from reconciler.aws.accounts import Connections
+
+    return Connections(settings.profile, settings.region, settings.endpoint_url)
+
+
 def readers(settings: GlobalSettings) -> Callable[[str], Any]:
-    """One LakeReader per account, sharing the run's boto3 Session."""
-    from reconciler.aws.lake import LakeReader
-    from reconciler.aws.session import ClientFactory
+    """Readers per account with the run's own credentials (for commands without manifests)."""
+    return connections(settings).reader  # type: ignore[no-any-return]
 
-    factory = ClientFactory(settings.profile, settings.region, settings.endpoint_url)
-    readers: dict[str, LakeReader] = {}
 
-    def reader_for(account: str) -> LakeReader:
-        if account not in readers:
-            readers[account] = LakeReader(factory, account)
-        return readers[account]
+def shard_option(func: F) -> F:
+    return click.option(
+        "--shard",
+        metavar="I/N",
+        callback=_parse_shard,
+        help="Only the accounts of shard I of N (stable by account ID), for CI fan-out; "
+        "give each shard its own --state.",
+    )(func)
 
-    return reader_for
+
+def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from reconciler.planner import Shard
+
+    try:
+        index_text, count_text = value.split("/")
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise click.BadParameter("expected I/N, e.g. 2/4") from None
+    if not 1 <= index <= count:
+        raise click.BadParameter(f"I must be between 1 and N; got {value}")
+    return Shard(index, count)
 
 
 def render(plan: Any, fmt: str, color: bool) -> str:

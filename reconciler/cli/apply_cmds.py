@@ -18,6 +18,7 @@ from reconciler.cli.app import (
     global_settings,
     main,
     print_problems,
+    shard_option,
     state_option,
     timing_options,
 )
@@ -160,7 +161,16 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     help="How often --wait polls GetImport.",
 )
 @click.option("--no-input", is_flag=True, envvar="CI", help="Never prompt (also when CI=true).")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    metavar="N",
+    help="Accounts and Regions worked on at once (each has at most one import running).",
+)
 @timing_options
+@shard_option
 @state_option
 @global_options
 @click.pass_context
@@ -178,6 +188,8 @@ def apply(
     lock_timeout: float,
     retry_backoff: float,
     pending_grace: float,
+    parallelism: int,
+    shard: Any,
     poll_interval: float,
     no_input: bool,
     state_location: str | None,
@@ -203,15 +215,14 @@ def apply(
 
     from reconciler.applier import ApplyOptions
     from reconciler.applying import ApplyRequest, run_apply
-    from reconciler.aws.session import ClientFactory
-    from reconciler.aws.writer import LakeWriter
-    from reconciler.cli.app import readers, render
+    from reconciler.cli.app import connections, render
     from reconciler.errors import ManifestError, UsageError
     from reconciler.statestore import open_state_store, resolve_state_location
 
-    if plan_file and (paths or targets or replace):
+    if plan_file and (paths or targets or replace or shard):
         raise UsageError(
-            "--plan applies exactly the saved plan: give no PATHS, --target or --replace with it."
+            "--plan applies exactly the saved plan: give no PATHS, --target, --replace or "
+            "--shard with it."
         )
     settings = global_settings(ctx)
     store = open_state_store(resolve_state_location(state_location))
@@ -224,11 +235,15 @@ def apply(
         command="reconcile apply " + " ".join(sys.argv[2:])[:200],
         retry_backoff=timedelta(seconds=retry_backoff),
         grace=timedelta(seconds=pending_grace),
+        shard=shard,
     )
     options = ApplyOptions(
-        wait=wait, wait_timeout=wait_timeout, stop_removed=stop_removed, poll_interval=poll_interval
+        wait=wait,
+        wait_timeout=wait_timeout,
+        stop_removed=stop_removed,
+        poll_interval=poll_interval,
+        parallelism=parallelism,
     )
-    factory = ClientFactory(settings.profile, settings.region, settings.endpoint_url)
     color = settings.use_color(sys.stdout)
 
     def show(plan: Any) -> None:
@@ -248,8 +263,7 @@ def apply(
             result = run_apply(
                 request,
                 store,
-                readers(settings),
-                LakeWriter(factory),
+                connections(settings),
                 options,
                 show=show,
                 confirm=lambda plan: _confirm(plan, auto_approve, no_input),

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from reconciler.cli.app import (
     EXIT_CODES_HELP,
+    connections,
     format_options,
     global_options,
     global_settings,
     main,
     output_format,
     print_problems,
-    readers,
     render,
+    shard_option,
     state_option,
     timing_options,
 )
@@ -40,6 +42,7 @@ from reconciler.errors import ExitCode
 )
 @format_options
 @timing_options
+@shard_option
 @state_option
 @global_options
 @click.pass_context
@@ -55,6 +58,7 @@ def plan(
     state_location: str | None,
     retry_backoff: float,
     pending_grace: float,
+    shard: Any,
 ) -> ExitCode:
     """Show what apply would do: read manifests, state and AWS; change nothing.
 
@@ -85,9 +89,10 @@ def plan(
         replace=replace,
         retry_backoff=timedelta(seconds=retry_backoff),
         grace=timedelta(seconds=pending_grace),
+        shard=shard,
     )
     try:
-        saved = make_plan(request, store.read(), readers(settings))
+        saved = make_plan(request, store.read(), connections(settings))
     except ManifestError as exc:
         print_problems(exc.problems, settings.use_color(sys.stderr))
         raise

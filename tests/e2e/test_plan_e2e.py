@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.aws.lake import LakeReader
-from reconciler.aws.session import ClientFactory
+from reconciler.aws.accounts import Connections
 from reconciler.cli import run
 from reconciler.planning import PlanRequest, make_plan
 from reconciler.sandbox import seed
@@ -167,12 +166,7 @@ def test_completed_managed_imports_cost_only_list_calls(
 ) -> None:
     """State that holds final details: plan makes ListImports calls and nothing else."""
     paths, state_path = managed_world(clean_sandbox.endpoint_url, tmp_path, count=1500)
-    factory = ClientFactory(region="us-east-1", endpoint_url=clean_sandbox.endpoint_url)
-    readers: dict[str, LakeReader] = {}
-    saved = make_plan(
-        PlanRequest(paths=(paths,)),
-        LocalStateStore(state_path).read(),
-        lambda account: readers.setdefault(account, LakeReader(factory, account)),
-    )
+    connections = Connections(region="us-east-1", endpoint_url=clean_sandbox.endpoint_url)
+    saved = make_plan(PlanRequest(paths=(paths,)), LocalStateStore(state_path).read(), connections)
     assert saved.plan.summary()["noop"] == 1500
-    assert readers[seed.ACCOUNT].calls == {"ListImports": 2}
+    assert connections.calls() == {"ListImports": 2}
