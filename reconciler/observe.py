@@ -79,8 +79,8 @@ def observe(
     listed_places: set[Place] = set()
     errors: dict[Place, str] = {}
     for account, region in places if places is not None else places_of(desired, state):
-        reader = reader_for(account)
         try:
+            reader = reader_for(account)  # may fail alone: e.g. its role cannot be assumed
             for listed in reader.list_imports(region):
                 record = by_id.get(listed.import_id)
                 imports[listed.import_id] = _details(reader, listed, record, adoptable)

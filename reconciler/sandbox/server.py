@@ -51,6 +51,7 @@ def start_sandbox(
     from reconciler.sandbox.config import CONFIG
     from reconciler.sandbox.faults import FaultInjector
     from reconciler.sandbox.hooks import HookRoutes
+    from reconciler.sandbox.sts_guard import StsGuard
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     responses.install()  # before the first CloudTrail request builds moto's app
@@ -63,7 +64,7 @@ def start_sandbox(
     )  # fmt: skip
     if seed:
         seeding.seed()
-    faults = FaultInjector(DomainDispatcherApplication(create_backend_app))
+    faults = FaultInjector(StsGuard(DomainDispatcherApplication(create_backend_app)))
     try:
         server = make_server(LOOPBACK, port, HookRoutes(faults, faults), threaded=True)
     except SystemExit:  # werkzeug prints its own hint and exits when the port is taken

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from reconciler.sandbox import seed
+from reconciler.sandbox.trailgen import TrailSpec, generate
 from reconciler.spec import Identity
 from reconciler.state import ImportRecord, StateDocument
 from reconciler.statestore_local import LocalStateStore
@@ -78,3 +80,101 @@ def managed_world(endpoint_url: str, folder: Path, count: int) -> tuple[str, str
     with store_file.lock("managed_world"):
         store_file.write(StateDocument.empty().with_records(MappingProxyType(records)))
     return str(manifest.parent), str(state_path)
+
+
+@dataclass(frozen=True)
+class AccountWorld:
+    """One member account made ready for imports: its bucket, roles and event data store."""
+
+    account: str
+    region: str
+    bucket: str
+    store_arn: str
+    import_role_arn: str  # the role CloudTrail reads the bucket with
+    access_role_arn: str  # the role reconcile assumes to manage the account's imports
+
+    @property
+    def source_uri(self) -> str:
+        return f"s3://{self.bucket}/AWSLogs/{self.account}/"
+
+
+ACCESS_ROLE = "reconcile-access"
+_TRUST_CLOUDTRAIL = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def _session_in(endpoint_url: str, account: str, region: str) -> Any:
+    """A boto3 Session acting in `account` of the sandbox (moto keys accounts by role)."""
+    import boto3
+
+    base = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+    )
+    sts = base.client("sts", endpoint_url=endpoint_url)
+    # AWS Organizations puts this role in every member account; the sandbox has it too.
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+        RoleSessionName="sandbox-setup",
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+
+
+def account_world(
+    endpoint_url: str,
+    account: str,
+    region: str = "us-east-1",
+    days: int = 1,
+    files_per_hour: int = 1,
+    access_role: bool = True,
+) -> AccountWorld:
+    """Create, in `account`: a trail bucket with `days` of logs from 2026-01-05, the import
+    role, an event data store, and (unless `access_role` is False) the role reconcile
+    assumes. Everything is made through the sandbox's own APIs, as a real setup would be."""
+    session = _session_in(endpoint_url, account, region)
+    iam = session.client("iam", endpoint_url=endpoint_url)
+    s3 = session.client("s3", endpoint_url=endpoint_url)
+    cloudtrail = session.client("cloudtrail", endpoint_url=endpoint_url)
+    trust = json.dumps(_TRUST_CLOUDTRAIL)
+    iam.create_role(RoleName="reconcile-demo-import", AssumeRolePolicyDocument=trust)
+    if access_role:  # trusted by the seeded account, where reconcile's own credentials live
+        management = {"AWS": f"arn:aws:iam::{seed.ACCOUNT}:root"}
+        statement = {"Effect": "Allow", "Principal": management, "Action": "sts:AssumeRole"}
+        access_trust = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        iam.create_role(RoleName=ACCESS_ROLE, AssumeRolePolicyDocument=access_trust)
+    bucket = f"reconcile-trail-{account}"
+    s3.create_bucket(Bucket=bucket)
+    spec = TrailSpec(
+        accounts=(account,),
+        regions=(region,),
+        start=seed.SEEDED_START,
+        end=seed.SEEDED_START + timedelta(days=days),
+        files_per_hour=files_per_hour,
+        records_per_file=2,
+        seed=int(account) % 1000,
+    )
+    for key, body in generate(spec):
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    store = cloudtrail.create_event_data_store(
+        Name=f"reconcile-{account}", TerminationProtectionEnabled=False
+    )
+    return AccountWorld(
+        account=account,
+        region=region,
+        bucket=bucket,
+        store_arn=store["EventDataStoreArn"],
+        import_role_arn=f"arn:aws:iam::{account}:role/reconcile-demo-import",
+        access_role_arn=f"arn:aws:iam::{account}:role/{ACCESS_ROLE}",
+    )
