@@ -33,7 +33,7 @@ from reconciler.observe import observe
 from reconciler.observed import Place
 from reconciler.plan import STARTING, Action, ActionKind, Plan, Progress
 from reconciler.planfile import SavedPlan
-from reconciler.planner import Desired, PlanOptions, Scope, plan
+from reconciler.planner import Desired, PlanOptions, Scope, plan, progress_of
 from reconciler.spec import ImportSpec
 from reconciler.state import ImportRecord, StateDocument
 from reconciler.statestore import StateStore
@@ -354,7 +354,28 @@ class Applier:
                         )
                 return
             crash_point("waiting")
+            running = current.of_kind(ActionKind.RUNNING)
+            if running and running[0].import_id:
+                self._follow(place, running[0], deadline)
+            else:
+                self._sleep(self.options.poll_interval)
+
+    def _follow(self, place: Place, action: Action, deadline: float | None) -> None:
+        """Poll one running import with GetImport alone until it finishes (a full re-plan
+        lists every import of the place: too much to repeat every few seconds)."""
+        reader = self.connector.reader(place[0])
+        while not self.stop.is_set():
             self._sleep(self.options.poll_interval)
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            try:
+                seen = reader.get_import(place[1], action.import_id or "")
+            except CloudError:
+                return  # the next re-plan reports it
+            progress = progress_of(seen)
+            self.events.progress(action.name, progress)
+            if not seen.ongoing:
+                return
 
     def _sleep(self, seconds: float) -> None:
         self.stop.wait(seconds)

@@ -11,6 +11,7 @@ so the plan can show why they failed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Protocol
@@ -72,21 +73,40 @@ def observe(
     desired: Desired,
     state: StateDocument,
     places: Iterable[Place] | None = None,
+    parallelism: int = 8,
 ) -> Observed:
+    """Observe every place; places are independent, so several are read at once (each
+    account has its own API rate limits, and a run may span dozens of accounts)."""
     by_id = {record.import_id: record for record in state.imports.values() if record.import_id}
     adoptable = _adoption_destinations(desired, state)
+    todo = list(places) if places is not None else places_of(desired, state)
+
+    def read_place(place: Place) -> tuple[Place, list[ObservedImport] | str]:
+        account, region = place
+        try:
+            reader = reader_for(account)  # may fail alone: e.g. its role cannot be assumed
+            found = [
+                _details(reader, listed, by_id.get(listed.import_id), adoptable)
+                for listed in reader.list_imports(region)
+            ]
+        except CloudError as exc:
+            return place, str(exc)
+        return place, found
+
+    if len(todo) > 1 and parallelism > 1:
+        with ThreadPoolExecutor(max_workers=min(parallelism, len(todo))) as pool:
+            results = list(pool.map(read_place, todo))
+    else:
+        results = [read_place(place) for place in todo]
     imports: dict[str, ObservedImport] = {}
     listed_places: set[Place] = set()
     errors: dict[Place, str] = {}
-    for account, region in places if places is not None else places_of(desired, state):
-        try:
-            reader = reader_for(account)  # may fail alone: e.g. its role cannot be assumed
-            for listed in reader.list_imports(region):
-                record = by_id.get(listed.import_id)
-                imports[listed.import_id] = _details(reader, listed, record, adoptable)
-            listed_places.add((account, region))
-        except CloudError as exc:
-            errors[(account, region)] = str(exc)
+    for place, outcome in results:
+        if isinstance(outcome, str):
+            errors[place] = outcome
+            continue
+        listed_places.add(place)
+        imports.update((observed.import_id, observed) for observed in outcome)
     return Observed(
         imports=MappingProxyType(imports),
         places=frozenset(listed_places),

@@ -162,7 +162,7 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool | dict | list | type(None)) else None
 
 
-def _progress(observed: ObservedImport) -> Progress:
+def progress_of(observed: ObservedImport) -> Progress:
     stats = observed.statistics or {}
     return Progress(
         status=observed.status,
@@ -299,7 +299,7 @@ class _Planner:
             ActionKind.ADOPT,
             f"adopt {observed.status} import pinned by import_id; nothing starts",
             import_id=observed.import_id,
-            progress=_progress(observed),
+            progress=progress_of(observed),
         )
 
     def _find_or_create(self, spec: ImportSpec, why: str) -> Action:
@@ -316,7 +316,7 @@ class _Planner:
                 f"{why}; an import with the same identity exists ({found.status}): adopt it, "
                 "nothing starts",
                 import_id=found.import_id,
-                progress=_progress(found),
+                progress=progress_of(found),
             )
         if len(matches) > 1:
             ids = ", ".join(m.import_id for m in matches)
@@ -362,7 +362,7 @@ class _Planner:
                     f"a retry was sent at {format_time(record.intent.at)} with no answer "
                     "recorded; waiting for it to show",
                     import_id=record.import_id,
-                    progress=_progress(observed),
+                    progress=progress_of(observed),
                 )
         return self._by_status(spec, record, observed)
 
@@ -378,7 +378,7 @@ class _Planner:
         role_changed = any(change.field == "role_arn" for change in changes)
         common: dict[str, Any] = {
             "import_id": observed.import_id,
-            "progress": _progress(observed),
+            "progress": progress_of(observed),
             "changes": changes,
             "failures": observed.failures,
         }
@@ -462,7 +462,7 @@ class _Planner:
                 f"an apply at {format_time(since)} started this import but stopped before "
                 f"recording its ImportId ({found.status}): adopt it, nothing starts",
                 import_id=found.import_id,
-                progress=_progress(found),
+                progress=progress_of(found),
             )
         if len(matches) > 1:
             ids = ", ".join(m.import_id for m in matches)
@@ -556,7 +556,7 @@ class _Planner:
                     import_id=record.import_id,
                     identity=_view(record.identity),
                     attributes=_record_document(record)["attributes"],
-                    progress=_progress(observed) if observed else None,
+                    progress=progress_of(observed) if observed else None,
                 )
             )
         return actions

@@ -5,9 +5,9 @@ A store reads the document without a lock (plan), and writes it only under its l
 changed since this store last read it, so a writer that ignored the lock, or a document read
 before the lock was taken, can never overwrite someone else's update (DESIGN.md, "State").
 
-`statestore_local.py` holds the local file store. An S3 store (issue 6) implements the same
-`StateStore` protocol: a conditional put on the ETag where the local store compares lineage and
-serial, and an `IfNoneMatch: *` lock object holding the same `LockInfo`.
+`statestore_local.py` holds the local file store; `aws/statestore_s3.py` the S3 store
+(`--state s3://bucket/key`), which implements the same `StateStore` protocol with a conditional
+put on the ETag it read and an `IfNoneMatch: *` lock object holding the same `LockInfo`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,14 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from reconciler.errors import LockError, StateError
+from reconciler.errors import LockError, StateError, UsageError
 from reconciler.fields import format_time
 from reconciler.state import StateDocument
+
+if TYPE_CHECKING:
+    from reconciler.aws.session import ClientFactory
 
 DEFAULT_STATE_PATH = ".reconcile/state.json"
 STATE_ENV_VAR = "RECONCILE_STATE"
@@ -40,9 +43,10 @@ class LockInfo:
     pid: int
     time: datetime  # when the lock was taken, UTC
     command: str  # e.g. "reconcile apply"
+    ci_run_url: str | None = None  # the CI job that holds it, when known (`ci_run_url()`)
 
     @classmethod
-    def new(cls, command: str) -> LockInfo:
+    def new(cls, command: str, *, ci_run_url: str | None = None) -> LockInfo:
         try:
             user = getpass.getuser()
         except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (containers)
@@ -54,16 +58,18 @@ class LockInfo:
             pid=os.getpid(),
             time=datetime.now(UTC).replace(microsecond=0),
             command=command,
+            ci_run_url=ci_run_url,
         )
 
     def describe(self) -> str:
+        run = f", CI run {self.ci_run_url}" if self.ci_run_url else ""
         return (
             f"{self.user}@{self.host} (pid {self.pid}, since {format_time(self.time)}, "
-            f"command '{self.command}', lock ID {self.lock_id})"
+            f"command '{self.command}'{run}, lock ID {self.lock_id})"
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        record: dict[str, Any] = {
             "lock_id": self.lock_id,
             "user": self.user,
             "host": self.host,
@@ -71,6 +77,9 @@ class LockInfo:
             "time": format_time(self.time),
             "command": self.command,
         }
+        if self.ci_run_url is not None:  # absent rather than null: older records stay as they were
+            record["ci_run_url"] = self.ci_run_url
+        return record
 
     @classmethod
     def from_json(cls, data: Any) -> LockInfo:
@@ -87,7 +96,22 @@ class LockInfo:
             moment = datetime.fromisoformat(fields.pop("time").replace("Z", "+00:00"))
         except KeyError as exc:
             raise ValueError(f"a lock holder record has no {exc}") from None
-        return cls(pid=pid, time=moment.astimezone(UTC), **fields)
+        ci_run_url = data.get("ci_run_url")  # optional: records written before it existed lack it
+        if ci_run_url is not None and not isinstance(ci_run_url, str):
+            raise ValueError("ci_run_url must be a string")
+        return cls(pid=pid, time=moment.astimezone(UTC), ci_run_url=ci_run_url, **fields)
+
+
+def ci_run_url(env: Mapping[str, str] = os.environ) -> str | None:
+    """The URL of the CI job this process runs in, when the CI says (GitHub Actions, GitLab)."""
+    server, repository, run_id = (
+        env.get("GITHUB_SERVER_URL"),
+        env.get("GITHUB_REPOSITORY"),
+        env.get("GITHUB_RUN_ID"),
+    )
+    if server and repository and run_id:
+        return f"{server.rstrip('/')}/{repository}/actions/runs/{run_id}"
+    return env.get("CI_JOB_URL") or None
 
 
 class StateStore(Protocol):
@@ -138,16 +162,42 @@ def resolve_state_location(option: str | None, env: Mapping[str, str] = os.envir
     return env.get(STATE_ENV_VAR) or DEFAULT_STATE_PATH
 
 
-def open_state_store(location: str) -> StateStore:
-    """The store for a location as `resolve_state_location` returns it."""
+def open_state_store(location: str, factory: ClientFactory | None = None) -> StateStore:
+    """The store for a location as `resolve_state_location` returns it.
+
+    `s3://bucket/key` is the S3 store; its client comes from `factory` (the run's, built from
+    the global options; without one, boto3's defaults). Anything else is a local path.
+    """
     if location.startswith("s3://"):
-        raise StateError(
-            f"state {location}: state in S3 is not supported yet; use a local path "
-            f"(--state PATH or {STATE_ENV_VAR})."
-        )
+        bucket, key = parse_s3_location(location)
+        from reconciler.aws.session import ClientFactory
+        from reconciler.aws.statestore_s3 import S3StateStore
+
+        factory = factory or ClientFactory()
+        return S3StateStore(bucket, key, factory, factory.region)
     from reconciler.statestore_local import LocalStateStore
 
     return LocalStateStore(location)
+
+
+def parse_s3_location(location: str) -> tuple[str, str]:
+    """`s3://bucket/key` -> (bucket, key); UsageError for anything that names no object."""
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    problem = (
+        "it names no bucket"
+        if not bucket
+        else "it names no object key"
+        if not key
+        else "its key ends with / (a folder, not an object)"
+        if key.endswith("/")
+        else None
+    )
+    if problem:
+        raise UsageError(
+            f"state {location}: {problem}; an S3 state location names one object, as in "
+            "s3://BUCKET/path/state.json."
+        )
+    return bucket, key
 
 
 def locked_error(source: str, holder: LockInfo | None, timeout: float) -> LockError:

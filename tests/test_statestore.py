@@ -483,5 +483,3 @@ def test_open_state_store(tmp_path: Path) -> None:
     store = open_state_store(str(tmp_path / "state.json"))
     assert isinstance(store, LocalStateStore)
     assert store.describe() == str(tmp_path / "state.json")
-    with pytest.raises(StateError, match="not supported yet"):
-        open_state_store("s3://bucket/state.json")

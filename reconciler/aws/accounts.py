@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from reconciler.aws.lake import LakeReader, call
-from reconciler.aws.session import ClientFactory
+from reconciler.aws.session import ClientFactory, new_botocore_session
 from reconciler.aws.writer import LakeWriter
 from reconciler.errors import CloudError
 from reconciler.spec import AccountAccess
@@ -42,7 +42,6 @@ def run_label() -> str:
 def _assumed_role_session(base: ClientFactory, access: AccountAccess, label: str) -> Any:
     """A boto3 Session whose credentials come from AssumeRole and renew themselves."""
     import boto3
-    import botocore.session
     from botocore.credentials import CredentialProvider, RefreshableCredentials
 
     sts = base.client("sts", base.region or "us-east-1")
@@ -73,7 +72,7 @@ def _assumed_role_session(base: ClientFactory, access: AccountAccess, label: str
         def load(self) -> Any:
             return credentials
 
-    core = botocore.session.get_session()
+    core = new_botocore_session()
     core.get_component("credential_provider").insert_before("env", AssumedRole())
     return boto3.Session(botocore_session=core, region_name=base.region)
 

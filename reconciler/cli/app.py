@@ -180,6 +180,21 @@ def print_problems(problems: Sequence[Any], color: bool) -> None:
     click.echo(f"{len(problems)} problem(s) found.", err=True)
 
 
+def open_store(state_location: str | None) -> Any:
+    """The state store named by --state / RECONCILE_STATE; s3:// uses the run's AWS settings."""
+    from reconciler.statestore import open_state_store, resolve_state_location
+
+    location = resolve_state_location(state_location)
+    if not location.startswith("s3://"):
+        return open_state_store(location)
+    from reconciler.aws.session import ClientFactory
+
+    settings = global_settings(click.get_current_context())
+    return open_state_store(
+        location, ClientFactory(settings.profile, settings.region, settings.endpoint_url)
+    )
+
+
 def connections(settings: GlobalSettings) -> Any:
     """The run's AWS connections: per account, readers for plan and writers for apply."""
     from reconciler.aws.accounts import Connections

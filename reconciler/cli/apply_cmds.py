@@ -17,6 +17,7 @@ from reconciler.cli.app import (
     global_options,
     global_settings,
     main,
+    open_store,
     print_problems,
     shard_option,
     state_option,
@@ -217,7 +218,6 @@ def apply(
     from reconciler.applying import ApplyRequest, run_apply
     from reconciler.cli.app import connections, render
     from reconciler.errors import ManifestError, UsageError
-    from reconciler.statestore import open_state_store, resolve_state_location
 
     if plan_file and (paths or targets or replace or shard):
         raise UsageError(
@@ -225,7 +225,7 @@ def apply(
             "--shard with it."
         )
     settings = global_settings(ctx)
-    store = open_state_store(resolve_state_location(state_location))
+    store = open_store(state_location)
     request = ApplyRequest(
         paths=paths or ("manifests",),
         plan_file=plan_file,

@@ -14,6 +14,7 @@ from reconciler.cli.app import (
     global_options,
     global_settings,
     main,
+    open_store,
     output_format,
     print_problems,
     render,
@@ -78,11 +79,10 @@ def plan(
     from reconciler.errors import ManifestError
     from reconciler.planfile import write_plan_file
     from reconciler.planning import PlanRequest, make_plan
-    from reconciler.statestore import open_state_store, resolve_state_location
 
     settings = global_settings(ctx)
     fmt = output_format(as_json, as_markdown)
-    store = open_state_store(resolve_state_location(state_location))
+    store = open_store(state_location)
     request = PlanRequest(
         paths=paths or ("manifests",),
         targets=targets,

@@ -14,13 +14,14 @@ from reconciler.cli.app import (
     global_options,
     global_settings,
     main,
+    open_store,
     readers,
     state_option,
 )
 from reconciler.errors import ExitCode
 
 if TYPE_CHECKING:
-    from reconciler.statestore import StateStore
+    pass
 
 # Status colours (only when --color says so): finished well, finished badly, still going.
 _STATUS_COLORS = {
@@ -33,12 +34,6 @@ _STATUS_COLORS = {
     "PENDING": "magenta",
 }
 _RIGHT = "right"
-
-
-def _open_store(state_location: str | None) -> StateStore:
-    from reconciler.statestore import open_state_store, resolve_state_location
-
-    return open_state_store(resolve_state_location(state_location))
 
 
 def _number(value: int | None) -> str:
@@ -122,7 +117,7 @@ def status(
     from reconciler.state_ops import live_status, select_records
 
     settings = global_settings(ctx)
-    store = _open_store(state_location)
+    store = open_store(state_location)
     document = store.read()
     rows = live_status(select_records(document, names, store.describe()), readers(settings))
     if as_json:
@@ -186,7 +181,7 @@ def failures(ctx: click.Context, name: str, as_json: bool, state_location: str |
     from reconciler.state_ops import all_failures, find_record, place_of
 
     settings = global_settings(ctx)
-    store = _open_store(state_location)
+    store = open_store(state_location)
     record = find_record(store.read(), name, store.describe())
     found = all_failures(readers(settings), record)
     account, region = place_of(record)
@@ -287,7 +282,7 @@ def state_list(ctx: click.Context, as_json: bool, state_location: str | None) ->
     """
     from reconciler.state_ops import PENDING, select_records
 
-    store = _open_store(state_location)
+    store = open_store(state_location)
     document = store.read()
     records = select_records(document, (), store.describe())
 
@@ -336,7 +331,7 @@ def state_show(name: str, state_location: str | None) -> ExitCode:
     """
     from reconciler.state_ops import find_record
 
-    store = _open_store(state_location)
+    store = open_store(state_location)
     record = find_record(store.read(), name, store.describe())
     _echo_json({"name": record.name, **record.to_json()})
     return ExitCode.OK
@@ -366,7 +361,7 @@ def state_history(
     from reconciler.fields import format_time
     from reconciler.state_ops import find_record, record_history
 
-    store = _open_store(state_location)
+    store = open_store(state_location)
     record = find_record(store.read(), name, store.describe())
     rows = record_history(record)
     next_retry = format_time(record.next_retry_at) if record.next_retry_at else None
@@ -421,7 +416,7 @@ def state_mv(old: str, new: str, lock_timeout: float, state_location: str | None
     """
     from reconciler.state_ops import move_record
 
-    store = _open_store(state_location)
+    store = open_store(state_location)
     written = move_record(store, old, new, f"reconcile state mv {old} {new}", lock_timeout)
     manifest = written.imports[new].manifest_file
     click.echo(
@@ -451,7 +446,7 @@ def state_rm(name: str, lock_timeout: float, state_location: str | None) -> Exit
     """
     from reconciler.state_ops import remove_record
 
-    store = _open_store(state_location)
+    store = open_store(state_location)
     written, removed = remove_record(store, name, f"reconcile state rm {name}", lock_timeout)
     if removed.import_id:
         what = f"ImportId {removed.import_id}"
@@ -483,7 +478,7 @@ def state_force_unlock(lock_id: str, state_location: str | None) -> ExitCode:
     Examples:
       reconcile state force-unlock 6f1c2d4e-8a9b-4c3d-9e0f-1a2b3c4d5e6f
     """
-    store = _open_store(state_location)
+    store = open_store(state_location)
     holder = store.holder()
     store.force_unlock(lock_id)
     who = f" held by {holder.describe()}" if holder is not None else ""
