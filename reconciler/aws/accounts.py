@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from reconciler.aws.lake import LakeReader, call
-from reconciler.aws.session import ClientFactory, new_botocore_session
+from reconciler.aws.session import ClientFactory, ClientOptions, new_botocore_session
 from reconciler.aws.writer import LakeWriter
 from reconciler.errors import CloudError
 from reconciler.spec import AccountAccess
@@ -86,8 +86,10 @@ class Connections:
         region: str | None = None,
         endpoint_url: str | None = None,
         accounts: Mapping[str, AccountAccess] | None = None,
+        options: ClientOptions | None = None,
     ) -> None:
-        self.base = ClientFactory(profile, region, endpoint_url)
+        self.options = options or ClientOptions()
+        self.base = ClientFactory(profile, region, endpoint_url, options=self.options)
         self.accounts: Mapping[str, AccountAccess] = dict(accounts or {})
         self.label = run_label()
         self._factories: dict[str, ClientFactory] = {}
@@ -120,7 +122,9 @@ class Connections:
             factory = self.base
             how = "the run's own credentials"
         elif access.profile:
-            factory = ClientFactory(access.profile, self.base.region, self.base.endpoint_url)
+            factory = ClientFactory(
+                access.profile, self.base.region, self.base.endpoint_url, options=self.options
+            )
             how = f"profile {access.profile} ({access.location})"
         else:
             try:
@@ -131,7 +135,10 @@ class Connections:
                     f"({access.location}): {exc}"
                 ) from None
             return ClientFactory(
-                region=self.base.region, endpoint_url=self.base.endpoint_url, session=session
+                region=self.base.region,
+                endpoint_url=self.base.endpoint_url,
+                session=session,
+                options=self.options,
             )
         sts = factory.client("sts", factory.region or "us-east-1")
         identity = call("GetCallerIdentity", sts.get_caller_identity)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
@@ -21,6 +22,8 @@ RetryPolicy = Literal["read", "start_import"]
 READ_MAX_ATTEMPTS = 10
 DUMMY_ACCESS_KEY = "testing"
 DUMMY_SECRET_KEY = "testing"  # not a secret: the sandbox accepts any key
+# botocore reads a timeout of None as "the default (60 s)"; a blocking socket is a huge one.
+FOREVER = 1e8
 
 
 def is_loopback(endpoint_url: str | None) -> bool:
@@ -36,6 +39,27 @@ def is_loopback(endpoint_url: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """The AWS CLI's connection options: --no-verify-ssl / --ca-bundle and the timeouts.
+
+    `verify` None keeps boto3's own choice (which honours AWS_CA_BUNDLE and the config file);
+    a timeout of 0 means wait forever, as in the AWS CLI.
+    """
+
+    verify: bool | str | None = None
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+
+    def config_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        if self.connect_timeout is not None:
+            kwargs["connect_timeout"] = self.connect_timeout or FOREVER
+        if self.read_timeout is not None:
+            kwargs["read_timeout"] = self.read_timeout or FOREVER
+        return kwargs
 
 
 _loader: Any = None
@@ -70,10 +94,12 @@ class ClientFactory:
         region: str | None = None,
         endpoint_url: str | None = None,
         session: boto3.Session | None = None,
+        options: ClientOptions | None = None,
     ) -> None:
         self.profile = profile
         self.region = region
         self.endpoint_url = endpoint_url
+        self.options = options or ClientOptions()
         self._session: boto3.Session | None = session  # given: e.g. an assumed role's
         self._clients: dict[tuple[str, str | None, RetryPolicy], Any] = {}
         # Building clients from one botocore session concurrently is not thread-safe.
@@ -86,10 +112,10 @@ class ClientFactory:
             from botocore.exceptions import ProfileNotFound
 
             try:
-                session = boto3.Session(
-                    botocore_session=new_botocore_session(self.profile),
-                    region_name=self.region,
-                )
+                core = new_botocore_session(self.profile)
+                if self.profile and self.profile not in core.available_profiles:
+                    raise ProfileNotFound(profile=self.profile)
+                session = boto3.Session(botocore_session=core, region_name=self.region)
             except ProfileNotFound:
                 from reconciler.errors import CloudError
 
@@ -119,12 +145,16 @@ class ClientFactory:
                 attempts = 1 if retries == "start_import" else READ_MAX_ATTEMPTS
                 # total_max_attempts counts the first call; botocore's `max_attempts` key
                 # counts only retries, so max_attempts=1 would still send StartImport twice.
-                config = Config(retries={"mode": "standard", "total_max_attempts": attempts})
+                config = Config(
+                    retries={"mode": "standard", "total_max_attempts": attempts},
+                    **self.options.config_kwargs(),
+                )
                 self._clients[key] = self.session.client(
                     service,
                     region_name=region,
                     endpoint_url=self.endpoint_url,
                     config=config,
+                    verify=self.options.verify,
                 )
             return self._clients[key]
 

@@ -161,7 +161,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     metavar="SECONDS",
     help="How often --wait polls GetImport.",
 )
-@click.option("--no-input", is_flag=True, envvar="CI", help="Never prompt (also when CI=true).")
 @click.option(
     "--parallelism",
     type=click.IntRange(min=1),
@@ -192,7 +191,6 @@ def apply(
     parallelism: int,
     shard: Any,
     poll_interval: float,
-    no_input: bool,
     state_location: str | None,
 ) -> ExitCode:
     """Start new imports, retry failed ones, and never start the same import twice.
@@ -216,7 +214,7 @@ def apply(
 
     from reconciler.applier import ApplyOptions
     from reconciler.applying import ApplyRequest, run_apply
-    from reconciler.cli.app import connections, render
+    from reconciler.cli.app import connections, emit_json, render
     from reconciler.errors import ManifestError, UsageError
 
     if plan_file and (paths or targets or replace or shard):
@@ -266,7 +264,7 @@ def apply(
                 connections(settings),
                 options,
                 show=show,
-                confirm=lambda plan: _confirm(plan, auto_approve, no_input),
+                confirm=lambda plan: _confirm(plan, auto_approve, settings.no_input),
                 events=events,
                 stop=stop,
             )
@@ -277,7 +275,7 @@ def apply(
         stop.set()
         raise
     if as_json:
-        click.echo(render(result.plan, "json", False))
+        emit_json(settings, render(result.plan, "json", False))
     else:
         _print_outcomes(result)
     if result.interrupted:

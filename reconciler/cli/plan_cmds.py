@@ -10,6 +10,7 @@ import click
 from reconciler.cli.app import (
     EXIT_CODES_HELP,
     connections,
+    emit_json,
     format_options,
     global_options,
     global_settings,
@@ -81,7 +82,7 @@ def plan(
     from reconciler.planning import PlanRequest, make_plan
 
     settings = global_settings(ctx)
-    fmt = output_format(as_json, as_markdown)
+    fmt = output_format(as_json, as_markdown, settings)
     store = open_store(state_location)
     request = PlanRequest(
         paths=paths or ("manifests",),
@@ -96,10 +97,13 @@ def plan(
     except ManifestError as exc:
         print_problems(exc.problems, settings.use_color(sys.stderr))
         raise
-    click.echo(render(saved.plan, fmt, settings.use_color(sys.stdout)))
+    if fmt == "json":
+        emit_json(settings, render(saved.plan, fmt, False))
+    else:
+        click.echo(render(saved.plan, fmt, settings.use_color(sys.stdout)))
     if out:
         write_plan_file(out, saved)
-        if fmt == "text":
+        if fmt == "text" and not settings.no_input:  # an interactive hint
             click.echo(f"Saved the plan to {out}. Apply exactly it: reconcile apply --plan {out}")
     if not detailed_exitcode:
         return ExitCode.OK
@@ -121,6 +125,10 @@ def show(ctx: click.Context, planfile: str, as_json: bool, as_markdown: bool) ->
     from reconciler.planfile import read_plan_file
 
     saved = read_plan_file(planfile)
-    fmt = output_format(as_json, as_markdown)
-    click.echo(render(saved.plan, fmt, global_settings(ctx).use_color(sys.stdout)))
+    settings = global_settings(ctx)
+    fmt = output_format(as_json, as_markdown, settings)
+    if fmt == "json":
+        emit_json(settings, render(saved.plan, fmt, False))
+    else:
+        click.echo(render(saved.plan, fmt, settings.use_color(sys.stdout)))
     return ExitCode.OK

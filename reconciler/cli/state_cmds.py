@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ import click
 
 from reconciler.cli.app import (
     EXIT_CODES_HELP,
+    emit_json,
     global_options,
     global_settings,
     main,
@@ -75,7 +75,7 @@ def _table(
 
 
 def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    emit_json(global_settings(click.get_current_context()), value)
 
 
 def _no_records(source: str, exists: bool) -> str:
@@ -120,7 +120,7 @@ def status(
     store = open_store(state_location)
     document = store.read()
     rows = live_status(select_records(document, names, store.describe()), readers(settings))
-    if as_json:
+    if as_json or global_settings(ctx).query is not None:
         _echo_json([row.to_json() for row in rows])
         return ExitCode.OK
     if not rows:
@@ -185,7 +185,7 @@ def failures(ctx: click.Context, name: str, as_json: bool, state_location: str |
     record = find_record(store.read(), name, store.describe())
     found = all_failures(readers(settings), record)
     account, region = place_of(record)
-    if as_json:
+    if as_json or global_settings(ctx).query is not None:
         _echo_json(
             {
                 "name": name,
@@ -291,7 +291,7 @@ def state_list(ctx: click.Context, as_json: bool, state_location: str | None) ->
             return PENDING
         return str(record.status or "-")
 
-    if as_json:
+    if as_json or global_settings(ctx).query is not None:
         _echo_json(
             [
                 {
@@ -365,7 +365,7 @@ def state_history(
     record = find_record(store.read(), name, store.describe())
     rows = record_history(record)
     next_retry = format_time(record.next_retry_at) if record.next_retry_at else None
-    if as_json:
+    if as_json or global_settings(ctx).query is not None:
         _echo_json(
             {
                 "name": record.name,

@@ -8,6 +8,7 @@ import click
 
 from reconciler.cli.app import (
     EXIT_CODES_HELP,
+    emit_json,
     global_options,
     global_settings,
     main,
@@ -38,9 +39,10 @@ def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> ExitC
     from reconciler.problems import problems_json
 
     result = load_manifests(paths or ("manifests",))
-    if as_json:
+    settings = global_settings(ctx)
+    if as_json or settings.query is not None:
         files = [f.path for f in result.files]
-        click.echo(problems_json(result.problems, files, len(result.imports)))
+        emit_json(settings, problems_json(result.problems, files, len(result.imports)))
     elif result.problems:
         print_problems(result.problems, global_settings(ctx).use_color(sys.stderr))
     else:

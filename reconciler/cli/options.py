@@ -1,0 +1,273 @@
+"""Options shared by several commands, and the global ones every command accepts.
+
+Global options work before or after the subcommand (`reconcile plan --debug` and
+`reconcile --debug plan` agree), like the AWS CLI's: --profile, --region, --endpoint-url,
+--no-verify-ssl, --ca-bundle, --cli-read-timeout, --cli-connect-timeout, --color, --debug,
+--query, plus --no-input (also when CI=true) and --no-color.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in _TRUE
+
+
+@dataclass
+class GlobalSettings:
+    """Options accepted by every command, before or after the subcommand name."""
+
+    debug: bool = False
+    color: str = "auto"
+    region: str | None = None
+    endpoint_url: str | None = None
+    profile: str | None = None
+    verify_ssl: bool = True
+    ca_bundle: str | None = None
+    read_timeout: float | None = None
+    connect_timeout: float | None = None
+    query: str | None = None
+    no_input: bool = field(default_factory=_ci)
+
+    def use_color(self, stream: Any) -> bool:
+        if self.color == "on":
+            return True
+        if self.color == "off" or os.environ.get("NO_COLOR"):
+            return False
+        return bool(getattr(stream, "isatty", lambda: False)())
+
+    def client_options(self) -> Any:
+        from reconciler.aws.session import ClientOptions
+
+        verify: bool | str | None = None
+        if not self.verify_ssl:
+            verify = False
+        elif self.ca_bundle:
+            verify = self.ca_bundle
+        return ClientOptions(
+            verify=verify, connect_timeout=self.connect_timeout, read_timeout=self.read_timeout
+        )
+
+
+def global_settings(ctx: click.Context) -> GlobalSettings:
+    root = ctx.find_root()
+    settings = root.meta.get("reconcile.settings")
+    if settings is None:
+        settings = root.meta["reconcile.settings"] = GlobalSettings()
+    assert isinstance(settings, GlobalSettings)
+    return settings
+
+
+def _store(field_name: str, transform: Callable[[Any], Any] = lambda value: value) -> Any:
+    """A click callback that records a global option, ignoring it when not given."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is None or value is False:  # not given (0 and "" are real values)
+            return
+        setattr(global_settings(ctx), field_name, transform(value))
+        if field_name == "debug" and value:
+            _log_aws_calls()
+
+    return callback
+
+
+def _log_aws_calls() -> None:
+    """--debug: botocore's own debug log on stderr, as the AWS CLI's --debug prints."""
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(message)s")
+    for noisy in ("urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.INFO)
+
+
+def _check_query(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        jmespath.compile(value)
+    except JMESPathError as exc:
+        raise click.BadParameter(f"not a JMESPath expression: {exc}") from None
+    global_settings(ctx).query = value
+
+
+def global_options(func: F) -> F:
+    """Attach the global options to a command (or to the group)."""
+    options = [
+        click.option(
+            "--debug",
+            is_flag=True,
+            expose_value=False,
+            callback=_store("debug"),
+            help="Show full tracebacks and botocore's log of every AWS call.",
+        ),
+        click.option(
+            "--color",
+            type=click.Choice(["on", "off", "auto"]),
+            default=None,
+            expose_value=False,
+            callback=_store("color"),
+            help="Colour output: on, off, or auto (only on a terminal; NO_COLOR is honoured).",
+        ),
+        click.option(
+            "--no-color",
+            is_flag=True,
+            expose_value=False,
+            callback=_store("color", lambda _: "off"),
+            help="Same as --color off.",
+        ),
+        click.option(
+            "--no-input",
+            is_flag=True,
+            expose_value=False,
+            callback=_store("no_input"),
+            help="Never prompt and print no interactive hints (automatic when CI=true).",
+        ),
+        click.option(
+            "--query",
+            metavar="JMESPATH",
+            expose_value=False,
+            callback=_check_query,
+            help="Filter JSON output with a JMESPath expression, as the AWS CLI does "
+            "(implies --json where a command has it).",
+        ),
+        click.option(
+            "--profile",
+            metavar="NAME",
+            expose_value=False,
+            callback=_store("profile"),
+            help="Use this named profile from the AWS shared config files (or AWS_PROFILE).",
+        ),
+        click.option(
+            "--region",
+            metavar="REGION",
+            expose_value=False,
+            callback=_store("region"),
+            help="Default Region for commands that have no ARN to take it from.",
+        ),
+        click.option(
+            "--endpoint-url",
+            metavar="URL",
+            expose_value=False,
+            callback=_store("endpoint_url"),
+            help="Send AWS calls to this endpoint, e.g. the sandbox (or AWS_ENDPOINT_URL).",
+        ),
+        click.option(
+            "--no-verify-ssl",
+            is_flag=True,
+            expose_value=False,
+            callback=_store("verify_ssl", lambda _: False),
+            help="Do not verify TLS certificates of AWS endpoints.",
+        ),
+        click.option(
+            "--ca-bundle",
+            metavar="PATH",
+            type=click.Path(exists=True, dir_okay=False),
+            expose_value=False,
+            callback=_store("ca_bundle"),
+            help="CA certificate bundle to verify TLS with (or AWS_CA_BUNDLE).",
+        ),
+        click.option(
+            "--cli-read-timeout",
+            type=click.FloatRange(min=0),
+            metavar="SECONDS",
+            expose_value=False,
+            callback=_store("read_timeout"),
+            help="Socket read timeout; 0 waits forever (default 60).",
+        ),
+        click.option(
+            "--cli-connect-timeout",
+            type=click.FloatRange(min=0),
+            metavar="SECONDS",
+            expose_value=False,
+            callback=_store("connect_timeout"),
+            help="Socket connect timeout; 0 waits forever (default 60).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def state_option(func: F) -> F:
+    return click.option(
+        "--state",
+        "state_location",
+        metavar="PATH",
+        help="State file, or s3://BUCKET/KEY (default: $RECONCILE_STATE, else "
+        ".reconcile/state.json).",
+    )(func)
+
+
+def timing_options(func: F) -> F:
+    """--retry-backoff and --pending-grace: the planner's two clocks, shared by plan and apply."""
+    func = click.option(
+        "--pending-grace",
+        type=click.FloatRange(min=0),
+        default=600,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long an unanswered StartImport blocks its queue while its import may still "
+        "appear; after that it counts as never having reached AWS.",
+    )(func)
+    return click.option(
+        "--retry-backoff",
+        type=click.FloatRange(min=0),
+        default=60,
+        show_default=True,
+        metavar="SECONDS",
+        help="Wait this long after a failure before a retry; doubles per attempt, at most an hour.",
+    )(func)
+
+
+def shard_option(func: F) -> F:
+    return click.option(
+        "--shard",
+        metavar="I/N",
+        callback=_parse_shard,
+        help="Only the accounts of shard I of N (stable by account ID), for CI fan-out; "
+        "give each shard its own --state.",
+    )(func)
+
+
+def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from reconciler.planner import Shard
+
+    try:
+        index_text, count_text = value.split("/")
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise click.BadParameter("expected I/N, e.g. 2/4") from None
+    if not 1 <= index <= count:
+        raise click.BadParameter(f"I must be between 1 and N; got {value}")
+    return Shard(index, count)
+
+
+def format_options(func: F) -> F:
+    func = click.option(
+        "--markdown", "as_markdown", is_flag=True, help="Markdown for pull-request comments."
+    )(func)
+    return click.option("--json", "as_json", is_flag=True, help="The plan as JSON data.")(func)
+
+
+def output_format(as_json: bool, as_markdown: bool, settings: GlobalSettings) -> str:
+    if as_json and as_markdown:
+        raise click.UsageError("choose one of --json and --markdown")
+    if as_json or (settings.query is not None and not as_markdown):
+        return "json"
+    return "markdown" if as_markdown else "text"
