@@ -236,10 +236,11 @@ class Applier:
                 if kind is ActionKind.ADOPT:
                     self._outcome(action.name, f"adopted {action.import_id}")
                 elif first_pass:
-                    self._outcome(
-                        action.name,
-                        "recorded" if kind is not ActionKind.ATTENTION else "needs attention",
-                    )
+                    # Refreshing what state knows is routine: an outcome, but no message.
+                    with self._lock:
+                        self.outcomes[action.name] = (
+                            "recorded" if kind is not ActionKind.ATTENTION else "needs attention"
+                        )
         for action in stops:
             self._stop_removed(action)
         if changes:

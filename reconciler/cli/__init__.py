@@ -7,7 +7,9 @@ package registers every command on `main`.
 """
 
 from reconciler.cli import (  # noqa: F401  (importing registers the commands)
+    adopt_cmds,
     apply_cmds,
+    demo_cmds,
     plan_cmds,
     state_cmds,
     validate_cmds,

@@ -34,6 +34,7 @@ __all__ = [
     "GlobalSettings",
     "connections",
     "emit_json",
+    "execute",
     "format_options",
     "global_options",
     "global_settings",
@@ -150,24 +151,24 @@ def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("RECONCILE_DEBUG", "") not in ("", "0")
 
 
-def _fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
+def _error(message: str) -> None:
     click.secho(f"Error: {message}", fg="red", err=True)
-    sys.exit(code)
 
 
-def run(argv: Sequence[str] | None = None) -> NoReturn:
-    """Console entry point: run the command and turn every outcome into a pinned exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
+def execute(args: Sequence[str], *, interrupted_hint: bool = True) -> int:
+    """Run one command line; every outcome becomes a pinned exit code (DESIGN.md)."""
+    args = list(args)
     debug = _debug_requested(args)
     try:
         result = main.main(args=args, prog_name="reconcile", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help, --version
-        sys.exit(exc.exit_code)
+        return int(exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo(
-            "\nInterrupted; state is left valid. Run the command again to continue.", err=True
-        )
-        sys.exit(ExitCode.INTERRUPTED)
+        if interrupted_hint:
+            click.echo(
+                "\nInterrupted; state is left valid. Run the command again to continue.", err=True
+            )
+        return ExitCode.INTERRUPTED
     except click.ClickException as exc:
         if debug:
             raise
@@ -175,20 +176,28 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
         hint = ""
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             hint = f" Run '{exc.ctx.command_path} --help' for usage."
-        _fail(f"{exc.format_message()}{hint}")
+        _error(f"{exc.format_message()}{hint}")
+        return ExitCode.ERROR
     except ReconcileError as exc:
         if debug:
             raise
-        _fail(str(exc), exc.exit_code)
+        _error(str(exc))
+        return exc.exit_code
     except BrokenPipeError:
         # The reader went away (`reconcile plan | head`): nothing left to say to it.
         sys.stderr.close()
-        sys.exit(ExitCode.ERROR)
+        return ExitCode.ERROR
     except Exception as exc:
         if debug:
             raise
-        _fail(
+        _error(
             f"internal error: {type(exc).__name__}: {exc}. This is a bug in reconcile; "
             "run again with --debug for the traceback and report it."
         )
-    sys.exit(int(result) if isinstance(result, int) else ExitCode.OK)
+        return ExitCode.ERROR
+    return int(result) if isinstance(result, int) else ExitCode.OK
+
+
+def run(argv: Sequence[str] | None = None) -> NoReturn:
+    """Console entry point."""
+    sys.exit(execute(sys.argv[1:] if argv is None else argv))

@@ -292,7 +292,8 @@ def apply(
 def _print_outcomes(result: Any) -> None:
     from collections import Counter
 
-    done = [a for a in result.plan.actions if a.outcome and a.outcome != "nothing to do"]
+    quiet = ("nothing to do", "recorded", "needs attention")
+    done = [a for a in result.plan.actions if a.outcome and a.outcome not in quiet]
     if not done:
         click.echo("\nNothing to apply.")
     else:

@@ -1,0 +1,200 @@
+"""`reconcile adopt`: write manifest entries for imports that already exist in AWS."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler.cli.app import (
+    EXIT_CODES_HELP,
+    connections,
+    global_options,
+    global_settings,
+    main,
+    open_store,
+    state_option,
+)
+from reconciler.errors import ExitCode
+
+SCHEMA_FILE = "manifest.schema.json"
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.option(
+    "--destination",
+    "destinations",
+    multiple=True,
+    metavar="ARN",
+    help="Only imports into this event data store (repeatable); its Region is searched.",
+)
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    metavar="REGION",
+    help="Search this Region too (repeatable). Default: the global --region, AWS_REGION, or "
+    "the profile's Region.",
+)
+@click.option("--out", "out", metavar="FILE", help="Write the manifest here, not to stdout.")
+@click.option("--force", is_flag=True, help="With --out: overwrite FILE if it exists.")
+@click.option(
+    "--include-managed",
+    is_flag=True,
+    help="Also write entries for imports that state already manages (by ImportId).",
+)
+@state_option
+@global_options
+@click.pass_context
+def adopt(
+    ctx: click.Context,
+    destinations: tuple[str, ...],
+    regions: tuple[str, ...],
+    out: str | None,
+    force: bool,
+    include_managed: bool,
+    state_location: str | None,
+) -> ExitCode:
+    """Write manifest YAML for imports that already exist (made in the console or the CLI).
+
+    Brings history under management: one entry per import, pinned with `import_id`, so the
+    next `reconcile plan` shows `adopt` for each (nothing starts) and never `create`. Only read
+    calls are made (ListImports, GetImport, ListEventDataStores); state is read, never written.
+
+    \b
+    What you get per import:
+      name             adopted-<store name or ID prefix>-<start date or 'open'>-<ImportId[:8]>
+      destination, source (uri, bucket_region, role_arn), start/end_event_time, import_id
+      a comment        with its status, ImportId and creation time
+      allow_overlap    true on the later of two imports whose ranges overlap (those events are
+                       already stored twice in the Lake; validate would refuse it otherwise)
+      retry            max_attempts: 1 on FAILED imports, so apply does not retry them unasked
+    Destination, bucket Region and role shared by every entry move to `defaults:`. Imports
+    whose ImportId state already holds are left out (give --include-managed to keep them).
+
+    \b
+    Regions searched: those of the --destination ARNs plus every --region; with neither, the
+    global --region, AWS_REGION or the profile's Region. With --destination, only imports into
+    those stores are written.
+
+    \b
+    Examples:
+      reconcile adopt --region us-east-1 --region us-west-2 --out manifests/adopted.yaml
+      reconcile adopt --destination arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/ID
+      reconcile adopt --out manifests/adopted.yaml --force --endpoint-url http://127.0.0.1:4566
+    Then review the file, `reconcile validate`, `reconcile plan` (adopt only), `reconcile apply`.
+    """
+    from reconciler.adoption import (
+        adopt as adopt_imports,
+    )
+    from reconciler.adoption import (
+        managed_import_ids,
+        observe_imports,
+        render_yaml,
+    )
+    from reconciler.fields import arn_parts, check_event_data_store_arn
+
+    if out and os.path.exists(out) and not force:
+        raise click.UsageError(f"{out} exists; choose another --out or add --force to overwrite")
+    settings = global_settings(ctx)
+    conns = connections(settings)
+    places: dict[str, list[str]] = {}  # account -> Regions, in the order given
+    for arn in destinations:
+        try:
+            check_event_data_store_arn(arn)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--destination") from None
+        account, region = arn_parts(arn)
+        places.setdefault(account, []).append(region)
+    if regions or not destinations:
+        default = settings.region or conns.base.session.region_name
+        searched = list(regions) or ([default] if default else [])
+        if not searched:
+            raise click.UsageError("no Region: pass --region or --destination, or set AWS_REGION")
+        places.setdefault(_caller_account(conns), []).extend(searched)
+    managed: frozenset[str] = frozenset()
+    if not include_managed:
+        managed = managed_import_ids(open_store(state_location).read())
+    found, skipped = [], []
+    store_names: dict[str, str] = {}
+    for account, account_regions in places.items():
+        reader = conns.reader(account)
+        seen, left_out = observe_imports(reader, account_regions, destinations, managed)
+        found += seen
+        skipped += left_out
+        for region in dict.fromkeys(account_regions):
+            store_names.update(_store_names(reader.factory, region))
+    adoption = adopt_imports(found, store_names)
+    all_regions = sorted({r for rs in places.values() for r in rs})
+    text = render_yaml(
+        adoption,
+        schema_ref=_schema_ref(out),
+        generated_at=datetime.now(UTC),
+        regions=all_regions,
+    )
+    if out:
+        with open(out, "w" if force else "x", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+    for item in (*skipped, *adoption.skipped):
+        click.echo(f"Skipped {item.import_id} ({item.region}): {item.reason}", err=True)
+    click.echo(
+        f"Wrote {len(adoption.entries)} entries for {len(found) + len(skipped)} imports in "
+        f"{', '.join(all_regions)} to {out or 'stdout'}; run `reconcile plan` next: it should "
+        "show adopt, never create.",
+        err=True,
+    )
+    return ExitCode.OK
+
+
+def _caller_account(conns: Any) -> str:
+    """The account of the run's own credentials (imports are listed per account)."""
+    from reconciler.aws.lake import call
+
+    factory = conns.base
+    sts = factory.client("sts", factory.region or "us-east-1")
+    return str(call("GetCallerIdentity", sts.get_caller_identity)["Account"])
+
+
+def _store_names(factory: Any, region: str) -> dict[str, str]:
+    """Store ARN -> name, for readable entry names; without them names use the ID's prefix."""
+    from reconciler.aws.lake import AwsCallError, call
+
+    client = factory.cloudtrail(region)
+    names: dict[str, str] = {}
+    token: str | None = None
+    try:
+        while True:
+            kwargs: dict[str, Any] = {"NextToken": token} if token else {}
+            page = call("ListEventDataStores", partial(client.list_event_data_stores, **kwargs))
+            for store in page.get("EventDataStores", []):
+                if store.get("EventDataStoreArn") and store.get("Name"):
+                    names[str(store["EventDataStoreArn"])] = str(store["Name"])
+            token = page.get("NextToken")
+            if not token:
+                return names
+    except AwsCallError:
+        return names  # e.g. no cloudtrail:ListEventDataStores permission: names are optional
+
+
+# The command's own --region is repeatable and lists Regions to search; the global one (a
+# single default Region) still works before the subcommand: `reconcile --region R adopt`.
+adopt.params = [p for p in adopt.params if not (p.name == "region" and not p.expose_value)]
+
+
+def _schema_ref(out: str | None) -> str:
+    """The committed schema relative to FILE's folder, when found above it; else the default."""
+    from reconciler.adoption import DEFAULT_SCHEMA_REF
+
+    if not out:
+        return DEFAULT_SCHEMA_REF
+    folder = Path(out).resolve().parent
+    for parent in (folder, *folder.parents):
+        if (parent / SCHEMA_FILE).is_file():
+            return Path(os.path.relpath(parent / SCHEMA_FILE, folder)).as_posix()
+    return DEFAULT_SCHEMA_REF
