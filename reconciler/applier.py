@@ -103,6 +103,18 @@ class StateKeeper:
         return self.document.imports.get(name)
 
 
+def _ongoing(action: Action) -> bool:
+    """An import that is running: shown as running, or just adopted while it runs."""
+    if action.action is ActionKind.RUNNING:
+        return True
+    progress = action.progress
+    return (
+        action.action is ActionKind.ADOPT
+        and progress is not None
+        and progress.status in ("INITIALIZING", "IN_PROGRESS")
+    )
+
+
 def _same(before: dict[str, ImportRecord], after: dict[str, ImportRecord]) -> bool:
     if before.keys() != after.keys():
         return False
@@ -154,7 +166,7 @@ class Applier:
                 (a.account, a.region)
                 for a in shown.actions
                 if a.action in (*STARTING, ActionKind.QUEUED, ActionKind.PENDING)
-                or (self.options.wait and a.action is ActionKind.RUNNING)
+                or (self.options.wait and _ongoing(a))
             }
         )
         deadline = (
@@ -198,6 +210,11 @@ class Applier:
         self.events.message(name, text)
 
     # -- state-only actions ---------------------------------------------------------------
+
+    def record_only(self) -> None:
+        """Record what the plan observed (statuses, final details) and start nothing: an
+        apply with nothing to change still refreshes state (DESIGN.md, "State")."""
+        self._record_state_only(self.saved.plan.actions, first_pass=True)
 
     def _record_state_only(self, actions: Iterable[Action], *, first_pass: bool) -> None:
         """Adopt, rename, forget and refresh in one state write (they start nothing)."""
@@ -343,7 +360,11 @@ class Applier:
                 continue
             if resolving or not self.options.wait:
                 return
-            busy = current.of_kind(ActionKind.RUNNING, ActionKind.PENDING, ActionKind.QUEUED)
+            busy = [
+                action
+                for action in current.actions
+                if action.action in (ActionKind.PENDING, ActionKind.QUEUED) or _ongoing(action)
+            ]
             if not busy:
                 return
             if deadline is not None and time.monotonic() >= deadline:
@@ -355,7 +376,7 @@ class Applier:
                         )
                 return
             crash_point("waiting")
-            running = current.of_kind(ActionKind.RUNNING)
+            running = [action for action in current.actions if _ongoing(action)]
             if running and running[0].import_id:
                 self._follow(place, running[0], deadline)
             else:

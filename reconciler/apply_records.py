@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from reconciler.plan import Action, Progress
+from reconciler.plan import Action, ActionKind, Progress
 from reconciler.spec import ImportSpec, spec_hash
 from reconciler.state import Attempt, ImportRecord, Intent
 
@@ -77,10 +77,14 @@ def adopted(
 def refreshed(
     spec: ImportSpec, action: Action, record: ImportRecord, now: datetime
 ) -> ImportRecord:
-    """noop/running/attention: attributes of a finished import follow the manifest; an
-    unfinished one keeps the role it started with (a retry uses it)."""
+    """noop/running/attention: record what was observed. Only a noop (identity unchanged,
+    COMPLETED) takes the manifest's new attributes; an unfinished import keeps the role it
+    started with (a retry uses it), and an attention is never written over: its identity
+    change, say, must stay visible until someone confirms it."""
     updated = observed(record, action.progress, now)
-    if updated.status == _FINAL:
+    if action.action is ActionKind.NOOP and updated.status == _FINAL:
+        if spec.identity != record.identity:  # cannot happen for a noop; never risk it
+            return updated
         return from_spec(spec, updated, now)
     return updated
 

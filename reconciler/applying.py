@@ -105,6 +105,10 @@ def run_apply(
         saved = _saved_plan(request, state, connector)
         show(saved.plan)
         if not worth_applying(saved.plan, options.wait):
+            # Nothing to change, but what was observed is recorded (no confirmation needed:
+            # it only writes down facts), so state does not keep a stale INITIALIZING.
+            quiet = Applier(saved, StateKeeper(store, state), connector, options, None, stop)
+            quiet.record_only()
             return ApplyResult(
                 plan=saved.plan,
                 errors=[],

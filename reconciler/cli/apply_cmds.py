@@ -289,6 +289,12 @@ def apply(
     return ExitCode.OK
 
 
+def _verb(outcome: str) -> str:
+    """ "started 1f2e... (INITIALIZING)" -> "started"; "still queued at ..." -> "still queued"."""
+    words = outcome.split(" ")
+    return " ".join(words[:2]) if words[0] in ("still", "not", "StartImport") else words[0]
+
+
 def _print_outcomes(result: Any) -> None:
     from collections import Counter
 
@@ -297,7 +303,7 @@ def _print_outcomes(result: Any) -> None:
     if not done:
         click.echo("\nNothing to apply.")
     else:
-        verbs = Counter(a.outcome.split(" ", 1)[0] for a in done)
+        verbs = Counter(_verb(a.outcome) for a in done)
         parts = ", ".join(f"{count} {verb}" for verb, count in sorted(verbs.items()))
         click.echo(f"\nApply finished: {parts}.")
     for message in result.errors:

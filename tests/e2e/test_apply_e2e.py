@@ -216,10 +216,16 @@ def test_identity_change_needs_replace(
     state = tmp_path / "state.json"
     paths = day_manifest(tmp_path / "m", {"jan": ("east", 5)})
     assert apply(clean_sandbox, paths, state, capsys, "--wait")[0] == 0
-    paths = day_manifest(tmp_path / "m", {"jan": ("east", 6)})
+    # The identity change needs attention; another entry in the same apply proceeds, and
+    # recording that run must not quietly take the changed identity into state.
+    paths = day_manifest(tmp_path / "m", {"jan": ("east", 6), "west": ("west", 5)})
     code, out, _ = apply(clean_sandbox, paths, state, capsys, "--wait")
     assert code == 3 and "--replace jan" in out
     assert len(imports_in(clean_sandbox)) == 1
+    recorded = LocalStateStore(state).read().imports["jan"].identity
+    assert recorded.start is not None and recorded.start.day == 5
+    code, out, _ = apply(clean_sandbox, paths, state, capsys, "--wait")
+    assert code == 3 and "--replace jan" in out  # still: nothing was confirmed
     code, out, err = apply(clean_sandbox, paths, state, capsys, "--wait", "--replace", "jan")
     assert code == 0
     assert "stored (and billed) twice" in err

@@ -1,0 +1,74 @@
+"""SIGKILL apply at every dangerous moment, then re-run it: nothing is imported twice.
+
+Issue 5, "How we will know": each round starts from a freshly seeded sandbox with the four
+example imports (three queued in us-east-1, one in us-west-2), runs `apply --wait` as a
+subprocess that dies with SIGKILL (at a crash point via RECONCILE_CRASH_AT=NAME[:N], or by a
+timer after a seeded random delay), then runs `apply --wait` again until it converges. Then:
+every desired import exists exactly once in the sandbox (ListImports + GetImport, counted by
+identity), no eventID was ingested twice, and the state is valid with every entry COMPLETED.
+The state must also be valid right after each kill.
+
+The crash points (reconciler/faultpoints.py): `before_start` (intent written, StartImport not
+sent), `after_start` (StartImport answered, ImportId not yet written), `mid_write` (a temp
+file written, not renamed: the lock holder record, the backup or the state itself),
+`waiting` (in the --wait poll loop). `:N` dies the Nth time the point is passed, counted over
+both Regions' workers.
+
+An intent that never reached AWS stays `pending` for the 10-minute grace window, which plan
+and apply cannot shorten; the harness ages such an intent in the state (see
+`harness.age_pending_intents`) only after the plan shows it `pending` and the sandbox holds no
+import with its identity, and the round's report lists each time it did.
+
+CI runs this fixed, seeded set (13 kills); bench/crash_kills.py runs 100.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import Kill, Lake, crash_round, timer_kills
+
+CRASH_POINT_KILLS = [
+    "before_start",  # the first intent is in state, no StartImport was sent
+    "before_start:3",  # the third start: the first queued one, after an import finished
+    "after_start",  # an import exists in AWS, state holds only the intent
+    "after_start:3",
+    "mid_write:2",  # the first state write (mid_write:1 is the lock holder record)
+    "mid_write:6",  # a later state write (or its backup)
+    "mid_write:11",
+    "waiting",  # --wait polling an import
+    "waiting:4",
+]
+TIMER_KILLS = timer_kills(seed=5, count=2)
+# A recovery that is itself killed: after_start, then the re-run dies before its next start.
+CHAINED_KILLS = [(Kill(crash_at="after_start"), Kill(crash_at="before_start:2"))]
+
+ROUNDS = (
+    [(Kill(crash_at=point),) for point in CRASH_POINT_KILLS]
+    + [(kill,) for kill in TIMER_KILLS]
+    + CHAINED_KILLS
+)
+
+
+def _round_id(kills: tuple[Kill, ...]) -> str:
+    return "+".join(kill.label for kill in kills)
+
+
+@pytest.mark.parametrize("kills", ROUNDS, ids=[_round_id(kills) for kills in ROUNDS])
+def test_apply_killed_then_rerun_imports_everything_exactly_once(
+    lake: Lake, state: Path, kills: tuple[Kill, ...]
+) -> None:
+    result = crash_round(lake, state, *kills, reset=False)
+    report = result.report()
+
+    for kill, run in zip(kills, result.killed_runs, strict=True):
+        if kill.crash_at is not None:
+            # Otherwise the crash point was never reached and the round tests nothing.
+            assert run.killed, f"{kill.label} was never reached\n{report}"
+        else:
+            # A timer may fire after apply already finished; anything else is a failure.
+            assert run.killed or run.returncode == 0, report
+    assert result.convergence.converged, report
+    assert result.problems() == [], report
