@@ -13,6 +13,7 @@ put on the ETag it read and an `IfNoneMatch: *` lock object holding the same `Lo
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import socket
 import uuid
@@ -246,3 +247,25 @@ def check_unchanged(
             f"{_version(document.lineage, document.serial)}. Nothing was written; read the "
             "state again and redo the change on top of it."
         )
+
+
+def parse_state_bytes(raw: bytes, source: str, untouched: str) -> StateDocument:
+    """Bytes of a stored state -> the document, or a StateError that says what is wrong and
+    (`untouched`) that nothing was overwritten and how to recover. Shared by every store."""
+    if not raw.strip():
+        raise StateError(f"state {source} is empty (a truncated write?); {untouched}")
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise StateError(
+            f"state {source} is not UTF-8 text (bad byte at offset {exc.start}), so it is "
+            f"corrupt; {untouched}"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise StateError(
+            f"state {source} is not valid JSON ({exc.msg}: line {exc.lineno} column "
+            f"{exc.colno}), so it is truncated or corrupt; {untouched}"
+        ) from None
+    except RecursionError:
+        raise StateError(f"state {source} is nested too deeply to be state; {untouched}") from None
+    return StateDocument.from_json(document, source=source)

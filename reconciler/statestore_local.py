@@ -34,6 +34,7 @@ from reconciler.statestore import (
     LockInfo,
     check_unchanged,
     locked_error,
+    parse_state_bytes,
 )
 
 FILE_MODE = 0o600
@@ -80,25 +81,7 @@ class LocalStateStore:
             "move the file away to start over (plan then adopts existing imports by identity, "
             "so nothing is started twice)."
         )
-        if not raw.strip():
-            raise StateError(f"state {source} is empty (a truncated write?); {untouched}")
-        try:
-            document = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise StateError(
-                f"state {source} is not UTF-8 text (bad byte at offset {exc.start}), so it is "
-                f"corrupt; {untouched}"
-            ) from None
-        except json.JSONDecodeError as exc:
-            raise StateError(
-                f"state {source} is not valid JSON ({exc.msg}: line {exc.lineno} column "
-                f"{exc.colno}), so it is truncated or corrupt; {untouched}"
-            ) from None
-        except RecursionError:
-            raise StateError(
-                f"state {source} is nested too deeply to be state; {untouched}"
-            ) from None
-        return StateDocument.from_json(document, source=source)
+        return parse_state_bytes(raw, source, untouched)
 
     def _load(self) -> StateDocument:
         raw = self._read_bytes()

@@ -9,18 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import run
+from tests.cli_helpers import invoke
 
 CASES = Path(__file__).parent / "manifests"
 REPO = Path(__file__).parent.parent
-
-
-def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        run(args)
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def test_valid_manifests_exit_0(capsys: pytest.CaptureFixture[str]) -> None:

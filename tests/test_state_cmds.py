@@ -13,26 +13,19 @@ import pytest
 
 from reconciler.aws.lake import AwsCallError
 from reconciler.aws.session import ClientFactory
-from reconciler.cli import run, state_cmds
+from reconciler.cli import state_cmds
 from reconciler.sandbox import seed
 from reconciler.spec import Identity
 from reconciler.state import Attempt, ImportRecord, Intent, StateDocument
 from reconciler.statestore import LockInfo
 from reconciler.statestore_local import LocalStateStore
+from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 from tests.sandbox.helpers import start, wait_finished
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 MANIFEST = "manifests/demo.yaml"
 FAILED_ID = "22222222-2222-4222-8222-222222222222"
-
-
-def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        run(args)
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def record(name: str, **fields: Any) -> ImportRecord:

@@ -37,7 +37,13 @@ from reconciler.aws.lake import AwsCallError, call
 from reconciler.aws.session import ClientFactory
 from reconciler.errors import LockError, StateError
 from reconciler.state import StateDocument
-from reconciler.statestore import LockInfo, check_unchanged, ci_run_url, locked_error
+from reconciler.statestore import (
+    LockInfo,
+    check_unchanged,
+    ci_run_url,
+    locked_error,
+    parse_state_bytes,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -136,25 +142,7 @@ class S3StateStore:
             "to start over (plan then adopts existing imports by identity, so nothing is "
             "started twice)."
         )
-        if not raw.strip():
-            raise StateError(f"state {source} is empty; {untouched}")
-        try:
-            document = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise StateError(
-                f"state {source} is not UTF-8 text (bad byte at offset {exc.start}), so it is "
-                f"corrupt; {untouched}"
-            ) from None
-        except json.JSONDecodeError as exc:
-            raise StateError(
-                f"state {source} is not valid JSON ({exc.msg}: line {exc.lineno} column "
-                f"{exc.colno}), so it is truncated or corrupt; {untouched}"
-            ) from None
-        except RecursionError:
-            raise StateError(
-                f"state {source} is nested too deeply to be state; {untouched}"
-            ) from None
-        return StateDocument.from_json(document, source=source)
+        return parse_state_bytes(raw, source, untouched)
 
     # -- writing -------------------------------------------------------------------------
 

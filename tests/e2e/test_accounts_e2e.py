@@ -7,21 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import run
 from reconciler.planner import Shard
 from reconciler.sandbox.worlds import AccountWorld, account_world
+from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 
 MEMBERS = ("111111111111", "222222222222", "333333333333")
 NO_ROLE = "444444444444"  # its access role was never created: AssumeRole is refused
-
-
-def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        run(args)
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def manifest(folder: Path, worlds: list[AccountWorld]) -> str:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli import run
 from reconciler.sandbox import seed
+from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 from tests.sandbox.helpers import source, wait_finished
 
@@ -19,14 +19,6 @@ BAD_KEY = (
     "AWSLogs/123456789012/CloudTrail/us-east-1/2026/01/05/"
     "123456789012_CloudTrail_us-east-1_20260105T0010Z_BADBADBADBADBADB.json.gz"
 )
-
-
-def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        run(args)
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def start_and_wait(client: Any, store: str, start: datetime, end: datetime) -> dict[str, Any]:

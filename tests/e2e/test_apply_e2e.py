@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli import run
 from reconciler.sandbox import seed
 from reconciler.statestore_local import LocalStateStore
+from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 from tests.sandbox.helpers import trail_file
 
@@ -26,14 +26,6 @@ BAD_KEY = (
     "123456789012_CloudTrail_us-east-1_20260105T0010Z_BADBADBADBADBADB.json.gz"
 )
 FAST_APPLY = ["--auto-approve", "--poll-interval", "0.05", "--retry-backoff", "0"]
-
-
-def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        run(args)
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def day_manifest(folder: Path, days: dict[str, tuple[str, int]], max_attempts: int = 3) -> str:

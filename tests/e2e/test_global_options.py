@@ -8,20 +8,13 @@ from pathlib import Path
 import click
 import pytest
 
-from reconciler.cli import main, run
+from reconciler.cli import main
 from reconciler.cli.app import connections
 from reconciler.cli.options import global_settings
+from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 
 EXAMPLES = str(Path(__file__).parents[2] / "manifests" / "examples")
-
-
-def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        run(args)
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def settings_for(args: list[str]) -> object:

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.cli import run
+from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 
 ROOT = Path(__file__).parents[2]
@@ -36,14 +36,6 @@ BUCKET, KEY = "ci-reconcile-state", "cloudtrail-lake/prod/state.json"
 # Shell operators that end the reconcile command on a line (`|| code=$?`, `> plan.md`).
 _OPERATORS = frozenset({"||", "&&", "|", ";", ">", ">>", "&", "2>", "2>&1"})
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
-
-
-def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        run(args)
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def shell_lines(script: str) -> Iterator[str]:

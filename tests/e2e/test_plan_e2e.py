@@ -10,23 +10,15 @@ from typing import Any
 import pytest
 
 from reconciler.aws.accounts import Connections
-from reconciler.cli import run
 from reconciler.planning import PlanRequest, make_plan
 from reconciler.sandbox import seed
 from reconciler.sandbox.worlds import managed_world
 from reconciler.statestore_local import LocalStateStore
+from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 from tests.sandbox.helpers import wait_finished
 
 EXAMPLES = str(Path(__file__).parents[2] / "manifests" / "examples")
-
-
-def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        run(args)
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def plan_json(

@@ -7,18 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli import run
+from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 
 EXAMPLES = str(Path(__file__).parents[2] / "manifests" / "examples")
-
-
-def invoke(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exited:
-        run(args)
-    out, err = capsys.readouterr()
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 def test_state_in_s3_through_the_cli(
