@@ -14,31 +14,18 @@ Target (issue 6): 20 accounts at most 1.3x the time of 3 sequential imports in o
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from served import serve_sandbox
+
 from reconciler.sandbox.worlds import AccountWorld, account_world, hook
 
 DAYS = 3
 FILES_PER_DAY = 24  # account_world writes one file per hour
-
-
-def start_sandbox(speed: float) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", "0",
-         "--speed", str(speed), "--init-seconds", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    for line in process.stdout:
-        found = re.search(r"(http://127\.0\.0\.1:\d+)", line)
-        if found:
-            return process, found.group(1)
-    raise SystemExit("the sandbox did not start")
 
 
 def write_manifest(folder: Path, worlds: list[AccountWorld]) -> str:
@@ -82,7 +69,7 @@ def main() -> None:
     parser.add_argument("--seconds-per-import", type=float, default=4.0)
     args = parser.parse_args()
     speed = FILES_PER_DAY / args.seconds_per_import
-    process, endpoint = start_sandbox(speed)
+    process, endpoint = serve_sandbox("--speed", str(speed), "--init-seconds", "0")
     try:
         hook(endpoint, "reset", {"seed": True})
         with tempfile.TemporaryDirectory() as folder:

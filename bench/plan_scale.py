@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from served import serve_sandbox
 
 from reconciler.aws.accounts import Connections
 from reconciler.aws.lake import LakeReader
@@ -32,20 +33,6 @@ from reconciler.planning import PlanRequest, make_plan
 from reconciler.sandbox import seed
 from reconciler.sandbox.worlds import hook, managed_world
 from reconciler.statestore_local import LocalStateStore
-
-
-def start_sandbox(latency_ms: int) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", "0",
-         "--latency", str(latency_ms)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    for line in process.stdout:
-        found = re.search(r"(http://127\.0\.0\.1:\d+)", line)
-        if found:
-            return process, found.group(1)
-    raise SystemExit("the sandbox did not start")
 
 
 def write_world(folder: Path, endpoint: str, count: int) -> tuple[str, str]:
@@ -94,7 +81,7 @@ def main() -> None:
     parser.add_argument("--latency", type=int, default=20)
     parser.add_argument("--naive-sample", type=int, default=0)
     args = parser.parse_args()
-    process, endpoint = start_sandbox(args.latency)
+    process, endpoint = serve_sandbox("--latency", str(args.latency))
     rows = []
     try:
         with tempfile.TemporaryDirectory() as folder:
