@@ -27,13 +27,15 @@ from typing import Protocol
 from reconciler import apply_records as records
 from reconciler.aws.writer import StartOutcome, StartRequest
 from reconciler.connect import Connector, Writer
+from reconciler.desired import Desired, PlanOptions, Scope
 from reconciler.errors import CloudError
 from reconciler.faultpoints import crash_point
 from reconciler.observe import observe
 from reconciler.observed import Place
 from reconciler.plan import STARTING, Action, ActionKind, Plan, Progress
+from reconciler.plan_facts import progress_of
 from reconciler.planfile import SavedPlan
-from reconciler.planner import Desired, PlanOptions, Scope, plan, progress_of
+from reconciler.planner import plan
 from reconciler.spec import ImportSpec
 from reconciler.state import ImportRecord, StateDocument
 from reconciler.statestore import StateStore

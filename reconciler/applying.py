@@ -20,11 +20,7 @@ from reconciler.applier import (
     stale_reasons,
 )
 from reconciler.connect import Connector
-from reconciler.errors import ReconcileError
-from reconciler.observe import observe
-from reconciler.plan import ActionKind, Plan
-from reconciler.planfile import SavedPlan, read_plan_file
-from reconciler.planner import (
+from reconciler.desired import (
     DEFAULT_GRACE,
     DEFAULT_RETRY_BACKOFF,
     Desired,
@@ -32,6 +28,10 @@ from reconciler.planner import (
     Scope,
     Shard,
 )
+from reconciler.errors import ReconcileError
+from reconciler.observe import observe
+from reconciler.plan import ActionKind, Plan
+from reconciler.planfile import SavedPlan, read_plan_file
 from reconciler.planning import PlanRequest, make_plan
 from reconciler.state import StateDocument
 from reconciler.statestore import StateStore

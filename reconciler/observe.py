@@ -16,10 +16,10 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Protocol
 
+from reconciler.desired import Desired
 from reconciler.errors import CloudError
 from reconciler.observed import Observed, ObservedImport, Place
 from reconciler.plan import Failure
-from reconciler.planner import Desired
 from reconciler.state import ImportRecord, StateDocument
 
 FAILURES_SHOWN = 5

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.desired import Shard
 from reconciler.errors import ReconcileError
 from reconciler.plan import PLAN_FORMAT_VERSION, Plan
-from reconciler.planner import Shard
 from reconciler.spec import AccountAccess, ImportSpec, spec_from_json, spec_to_json
 
 

@@ -12,181 +12,41 @@ one queue: only the first may start, and only when nothing is ongoing there.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from reconciler.desired import (
+    CLOCK_SKEW,
+    Desired,
+    PlanOptions,
+    retry_not_before,
+)
 from reconciler.fields import arn_parts, format_time
-from reconciler.observed import ONGOING, Observed, ObservedImport, Place
+from reconciler.observed import ONGOING, Observed, ObservedImport
 from reconciler.plan import (
-    STARTING,
     Action,
     ActionKind,
     Basis,
     Change,
-    IdentityView,
-    ManifestHash,
     Plan,
-    Progress,
     UnmanagedImport,
 )
-from reconciler.spec import AccountAccess, Identity, ImportSpec, attributes_document
+from reconciler.plan_facts import (
+    failed_entries,
+    field_changes,
+    identity_document,
+    progress_of,
+    record_document,
+    so_far,
+    spec_document,
+    view,
+)
+from reconciler.queues import assign_queues
+from reconciler.spec import Identity, ImportSpec, attributes_document
 from reconciler.state import ImportRecord, StateDocument
-
-DEFAULT_GRACE = timedelta(minutes=10)
-# An intent is written just before StartImport; AWS timestamps the import a moment later, but
-# clocks differ, so an import created slightly "before" the intent still counts as its result.
-CLOCK_SKEW = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class Shard:
-    """`--shard I/N`: the accounts whose stable hash falls in shard I of N (1-based)."""
-
-    index: int
-    count: int
-
-    def owns(self, account: str) -> bool:
-        digest = hashlib.sha256(account.encode()).hexdigest()
-        return int(digest[:12], 16) % self.count == self.index - 1
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What the command covers: the manifest files it was given (records from other files
-    are left alone) and, with --shard, only some accounts."""
-
-    paths: tuple[str, ...]
-    shard: Shard | None = None
-
-    def owns(self, account: str) -> bool:
-        return self.shard is None or self.shard.owns(account)
-
-    def covers_record(self, record: ImportRecord) -> bool:
-        account = record.identity.destination.split(":")[4]
-        return self.owns(account) and self.covers(record.manifest_file)
-
-    def covers(self, manifest_file: str) -> bool:
-        for given in self.paths:
-            base = given.rstrip("/")
-            if manifest_file == base or manifest_file.startswith(base + "/") or base in ("", "."):
-                return True
-        return False
-
-
-@dataclass(frozen=True)
-class Desired:
-    specs: tuple[ImportSpec, ...]
-    scope: Scope
-    manifests: tuple[ManifestHash, ...] = ()
-    accounts: Mapping[str, AccountAccess] = field(default_factory=dict)
-
-
-DEFAULT_RETRY_BACKOFF = timedelta(seconds=60)
-MAX_RETRY_BACKOFF = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class PlanOptions:
-    targets: frozenset[str] = frozenset()  # empty: every entry
-    replace: frozenset[str] = frozenset()  # names whose replacement is confirmed
-    grace: timedelta = DEFAULT_GRACE
-    retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF  # doubles per attempt, at most an hour
-
-
-def retry_not_before(
-    record: ImportRecord, observed: ObservedImport, backoff: timedelta
-) -> datetime | None:
-    """When a FAILED/STOPPED import may be retried: its failure time plus a backoff that
-    doubles with each attempt (never before a time apply recorded)."""
-    wait = min(backoff * (2 ** max(record.starts - 1, 0)), MAX_RETRY_BACKOFF)
-    anchor = observed.updated
-    candidates = [t for t in (anchor + wait if anchor else None, record.next_retry_at) if t]
-    return max(candidates) if candidates else None
-
-
-def _view(identity: Identity) -> IdentityView:
-    return IdentityView(
-        destination=identity.destination,
-        source_uri=identity.source_uri,
-        start=format_time(identity.start) if identity.start else None,
-        end=format_time(identity.end) if identity.end else None,
-    )
-
-
-def _identity_document(identity: Identity) -> dict[str, Any]:
-    view = _view(identity)
-    return {
-        "destination": view.destination,
-        "source_uri": view.source_uri,
-        "start": view.start,
-        "end": view.end,
-    }
-
-
-def _record_document(record: ImportRecord) -> dict[str, Any]:
-    return {
-        "identity": _identity_document(record.identity),
-        "attributes": {
-            "bucket_region": record.bucket_region,
-            "role_arn": record.role_arn,
-            "retry": {"max_attempts": record.max_attempts, "stopped": record.retry_stopped},
-        },
-    }
-
-
-def _spec_document(spec: ImportSpec) -> dict[str, Any]:
-    return {"identity": _identity_document(spec.identity), "attributes": attributes_document(spec)}
-
-
-def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[Change, ...]:
-    """Field-level differences between two spec documents, as dotted paths."""
-    if before == after:
-        return ()
-    from deepdiff import DeepDiff  # only when something differs: it is slow to import
-
-    diff = DeepDiff(dict(before), dict(after), view="tree", threshold_to_diff_deeper=0)
-    changes = []
-    for items in diff.values():
-        for item in items:
-            path = ".".join(str(step) for step in item.path(output_format="list"))
-            changes.append(Change(field=path, before=_plain(item.t1), after=_plain(item.t2)))
-    return tuple(sorted(changes, key=lambda change: change.field))
-
-
-def _plain(value: Any) -> Any:
-    """deepdiff marks a missing side with a NotPresent object; plan data says None."""
-    return value if isinstance(value, str | int | float | bool | dict | list | type(None)) else None
-
-
-def progress_of(observed: ObservedImport) -> Progress:
-    stats = observed.statistics or {}
-    return Progress(
-        status=observed.status,
-        prefixes_found=stats.get("PrefixesFound"),
-        prefixes_completed=stats.get("PrefixesCompleted"),
-        files_completed=stats.get("FilesCompleted"),
-        events_completed=stats.get("EventsCompleted"),
-        failed_entries=stats.get("FailedEntries"),
-    )
-
-
-def _so_far(observed: ObservedImport) -> str:
-    stats = observed.statistics or {}
-    files, events = stats.get("FilesCompleted"), stats.get("EventsCompleted")
-    if files is None and events is None:
-        return ""
-    return f": {files or 0:,} files, {events or 0:,} events"
-
-
-def _failed_entries(observed: ObservedImport) -> str:
-    count = (observed.statistics or {}).get("FailedEntries")
-    if count is None:
-        return ""
-    return f" with {count} failed entr{'y' if count == 1 else 'ies'}"
 
 
 @dataclass
@@ -229,7 +89,7 @@ class _Planner:
             region=region,
             destination=spec.destination,
             import_id=extra.pop("import_id", None),
-            identity=_view(spec.identity),
+            identity=view(spec.identity),
             attributes=attributes_document(spec),
             manifest=spec.location.describe(),
             **extra,
@@ -282,8 +142,8 @@ class _Planner:
             )
         if observed.identity is not None and observed.identity != spec.identity:
             changes = field_changes(
-                {"identity": _identity_document(observed.identity)},
-                {"identity": _identity_document(spec.identity)},
+                {"identity": identity_document(observed.identity)},
+                {"identity": identity_document(spec.identity)},
             )
             return self._action(
                 spec,
@@ -368,7 +228,7 @@ class _Planner:
 
     def _attribute_changes(self, spec: ImportSpec, record: ImportRecord) -> tuple[Change, ...]:
         return field_changes(
-            _record_document(record)["attributes"], _spec_document(spec)["attributes"]
+            record_document(record)["attributes"], spec_document(spec)["attributes"]
         )
 
     def _by_status(
@@ -384,7 +244,7 @@ class _Planner:
         }
         status = observed.status
         if status == "COMPLETED":
-            reason = f"COMPLETED{_so_far(observed)}"
+            reason = f"COMPLETED{so_far(observed)}"
             if changes:
                 reason += "; new attribute values are recorded, the import is not replaced"
             return self._action(spec, ActionKind.NOOP, reason, **common)
@@ -399,7 +259,7 @@ class _Planner:
             )
         if status in ONGOING:
             return self._action(
-                spec, ActionKind.RUNNING, f"{status}{_so_far(observed)} so far", **common
+                spec, ActionKind.RUNNING, f"{status}{so_far(observed)} so far", **common
             )
         if status in ("FAILED", "STOPPED"):
             return self._retry_or_attention(spec, record, observed, common)
@@ -417,7 +277,7 @@ class _Planner:
         status = observed.status
         used = max(record.starts, 1)
         limit = spec.retry.max_attempts
-        what = f"{status}{_failed_entries(observed)}"
+        what = f"{status}{failed_entries(observed)}"
         if status == "STOPPED" and not spec.retry.stopped:
             return self._action(
                 spec,
@@ -489,8 +349,8 @@ class _Planner:
 
     def _identity_changed(self, spec: ImportSpec, record: ImportRecord) -> Action:
         changes = field_changes(
-            {"identity": _identity_document(record.identity)},
-            {"identity": _identity_document(spec.identity)},
+            {"identity": identity_document(record.identity)},
+            {"identity": identity_document(spec.identity)},
         )
         if record.import_id:
             self.claimed.add(record.import_id)
@@ -554,49 +414,12 @@ class _Planner:
                     region=region,
                     destination=record.identity.destination,
                     import_id=record.import_id,
-                    identity=_view(record.identity),
-                    attributes=_record_document(record)["attributes"],
+                    identity=view(record.identity),
+                    attributes=record_document(record)["attributes"],
                     progress=progress_of(observed) if observed else None,
                 )
             )
         return actions
-
-    # -- queues -------------------------------------------------------------------------
-
-    def queue(self, actions: Sequence[Action]) -> list[Action]:
-        """One queue per account and Region: at most one start, and none while one runs."""
-        blockers: dict[Place, str] = {}
-        names_by_id = {a.import_id: a.name for a in actions if a.import_id}
-        for observed in sorted(self.observed.imports.values(), key=lambda o: o.import_id):
-            if observed.ongoing:
-                place = (observed.account, observed.region)
-                blockers.setdefault(place, names_by_id.get(observed.import_id, observed.import_id))
-        for action in actions:
-            if action.action is ActionKind.PENDING:
-                blockers.setdefault((action.account, action.region), action.name)
-        positions: dict[Place, int] = defaultdict(int)
-        result = []
-        for action in actions:
-            place = (action.account, action.region)
-            if action.action not in STARTING:
-                result.append(action)
-                continue
-            if place not in blockers:
-                blockers[place] = action.name
-                result.append(action)
-                continue
-            positions[place] += 1
-            result.append(
-                replace(
-                    action,
-                    action=ActionKind.QUEUED,
-                    reason=f"{action.reason}; the {action.action.value} waits behind "
-                    f"{blockers[place]} (one import at a time in {place[0]}/{place[1]})",
-                    queue_position=positions[place],
-                    blocked_by=blockers[place],
-                )
-            )
-        return result
 
     def unmanaged(self) -> list[UnmanagedImport]:
         return [
@@ -634,7 +457,7 @@ def plan(
         )
     if not options.targets:  # --target never forgets anything
         actions.extend(planner.forgets())
-    actions = planner.queue(actions)
+    actions = assign_queues(actions, observed)
     basis = Basis(
         state_lineage=state.lineage or None,
         state_serial=state.serial,

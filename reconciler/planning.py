@@ -10,20 +10,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reconciler.connect import Connector
-from reconciler.errors import ManifestError, UsageError
-from reconciler.manifest import LoadResult, load_manifests
-from reconciler.observe import observe
-from reconciler.plan import ManifestHash
-from reconciler.planfile import SavedPlan
-from reconciler.planner import (
+from reconciler.desired import (
     DEFAULT_GRACE,
     DEFAULT_RETRY_BACKOFF,
     Desired,
     PlanOptions,
     Scope,
     Shard,
-    plan,
 )
+from reconciler.errors import ManifestError, UsageError
+from reconciler.manifest import LoadResult, load_manifests
+from reconciler.observe import observe
+from reconciler.plan import ManifestHash
+from reconciler.planfile import SavedPlan
+from reconciler.planner import plan
 from reconciler.state import StateDocument
 
 

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.desired import Desired, PlanOptions, Scope
 from reconciler.observed import Observed, ObservedImport
 from reconciler.plan import Failure
-from reconciler.planner import Desired, PlanOptions, Scope, plan
+from reconciler.planner import plan
 from reconciler.spec import Identity, ImportSpec, RetryPolicy, SourceLocation
 from reconciler.state import Attempt, ImportRecord, Intent, StateDocument
 

@@ -246,7 +246,7 @@ def shard_option(func: F) -> F:
 def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
-    from reconciler.planner import Shard
+    from reconciler.desired import Shard
 
     try:
         index_text, count_text = value.split("/")
