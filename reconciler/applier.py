@@ -20,89 +20,29 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Protocol
 
 from reconciler import apply_records as records
+from reconciler.apply_types import ApplyEvents, ApplyOptions, ApplyResult, SilentEvents
 from reconciler.aws.writer import StartOutcome, StartRequest
 from reconciler.connect import Connector, Writer
-from reconciler.desired import Desired, PlanOptions, Scope
+from reconciler.desired import Desired, Scope
 from reconciler.errors import CloudError
 from reconciler.faultpoints import crash_point
 from reconciler.observe import observe
 from reconciler.observed import Place
-from reconciler.plan import STARTING, Action, ActionKind, Plan, Progress
+from reconciler.plan import STARTING, Action, ActionKind, Plan
 from reconciler.plan_facts import progress_of
 from reconciler.planfile import SavedPlan
 from reconciler.planner import plan
 from reconciler.spec import ImportSpec
-from reconciler.state import ImportRecord, StateDocument
-from reconciler.statestore import StateStore
+from reconciler.state import ImportRecord
+from reconciler.statekeeper import StateKeeper
 
 STATE_ONLY = frozenset(
     {ActionKind.ADOPT, ActionKind.NOOP, ActionKind.RUNNING, ActionKind.ATTENTION}
 )
-
-
-class ApplyEvents(Protocol):
-    """What apply tells the person watching (the CLI draws it; the core only reports)."""
-
-    def message(self, name: str | None, text: str) -> None: ...
-    def progress(self, name: str, progress: Progress) -> None: ...
-
-
-class SilentEvents:
-    def message(self, name: str | None, text: str) -> None:
-        pass
-
-    def progress(self, name: str, progress: Progress) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    wait: bool = False
-    wait_timeout: float | None = None  # seconds; None waits as long as it takes
-    stop_removed: bool = False
-    poll_interval: float = 2.0
-    throttle_retries: int = 5
-    throttle_backoff: float = 1.0  # seconds, doubling per throttled try
-    parallelism: int = 8
-    plan_options: PlanOptions = field(default_factory=PlanOptions)
-
-
-@dataclass
-class ApplyResult:
-    plan: Plan  # the plan that was shown, each action with its outcome
-    errors: list[str]
-    attention: set[str]
-    timed_out: bool = False
-    interrupted: bool = False
-
-
-class StateKeeper:
-    """The one writer of state during apply: each change is written before the next step."""
-
-    def __init__(self, store: StateStore, document: StateDocument) -> None:
-        self.store = store
-        self.document = document
-        self._lock = threading.Lock()
-
-    def update(self, change: Callable[[dict[str, ImportRecord]], None]) -> StateDocument:
-        """Apply `change` to the records and write them, unless nothing but times changed
-        (polling a running import every few seconds must not rewrite state each time)."""
-        with self._lock:
-            before = dict(self.document.imports)
-            current = dict(before)
-            change(current)
-            if _same(before, current):
-                return self.document
-            self.document = self.store.write(self.document.with_records(current))
-            return self.document
-
-    def record(self, name: str) -> ImportRecord | None:
-        return self.document.imports.get(name)
 
 
 def _ongoing(action: Action) -> bool:
@@ -114,15 +54,6 @@ def _ongoing(action: Action) -> bool:
         action.action is ActionKind.ADOPT
         and progress is not None
         and progress.status in ("INITIALIZING", "IN_PROGRESS")
-    )
-
-
-def _same(before: dict[str, ImportRecord], after: dict[str, ImportRecord]) -> bool:
-    if before.keys() != after.keys():
-        return False
-    return all(
-        replace(before[name], updated_at=None) == replace(after[name], updated_at=None)
-        for name in before
     )
 
 
@@ -490,37 +421,3 @@ class Applier:
                 f"outcome unknown ({outcome.code}: {outcome.message}); the intent stays and the "
                 "import is looked for by identity before anything else starts here",
             )
-
-
-def stale_reasons(saved: SavedPlan, state: StateDocument, observed_ids: Iterable[str]) -> list[str]:
-    """Why a saved plan may no longer be applied (DESIGN.md: lineage, serial, ImportIds)."""
-    basis = saved.plan.basis
-    reasons = []
-    if not basis.state_lineage and state.lineage:
-        reasons.append(f"a state was written since the plan (serial {state.serial})")
-    elif (basis.state_lineage or "") != (state.lineage or ""):
-        reasons.append("the state is another lineage than the plan was made from")
-    elif basis.state_serial != state.serial:
-        reasons.append(
-            f"the state changed since the plan (serial {basis.state_serial} -> {state.serial})"
-        )
-    before, now = set(basis.observed_import_ids), set(observed_ids)
-    if before != now:
-        appeared, vanished = sorted(now - before), sorted(before - now)
-        parts = []
-        if appeared:
-            parts.append(f"{len(appeared)} import(s) appeared ({', '.join(appeared[:3])})")
-        if vanished:
-            parts.append(f"{len(vanished)} vanished ({', '.join(vanished[:3])})")
-        reasons.append("imports in AWS changed since the plan: " + "; ".join(parts))
-    return reasons
-
-
-__all__ = [
-    "Applier",
-    "ApplyEvents",
-    "ApplyOptions",
-    "ApplyResult",
-    "StateKeeper",
-    "stale_reasons",
-]

@@ -7,18 +7,12 @@ decides lives here and in `applier.py`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from reconciler.applier import (
-    Applier,
-    ApplyEvents,
-    ApplyOptions,
-    ApplyResult,
-    StateKeeper,
-    stale_reasons,
-)
+from reconciler.applier import Applier
+from reconciler.apply_types import ApplyEvents, ApplyOptions, ApplyResult
 from reconciler.connect import Connector
 from reconciler.desired import (
     DEFAULT_GRACE,
@@ -34,6 +28,7 @@ from reconciler.plan import ActionKind, Plan
 from reconciler.planfile import SavedPlan, read_plan_file
 from reconciler.planning import PlanRequest, make_plan
 from reconciler.state import StateDocument
+from reconciler.statekeeper import StateKeeper
 from reconciler.statestore import StateStore
 
 
@@ -128,3 +123,27 @@ def run_apply(
         keeper = StateKeeper(store, state)
         applier = Applier(saved, keeper, connector, options, events, stop)
         return applier.run()
+
+
+def stale_reasons(saved: SavedPlan, state: StateDocument, observed_ids: Iterable[str]) -> list[str]:
+    """Why a saved plan may no longer be applied (DESIGN.md: lineage, serial, ImportIds)."""
+    basis = saved.plan.basis
+    reasons = []
+    if not basis.state_lineage and state.lineage:
+        reasons.append(f"a state was written since the plan (serial {state.serial})")
+    elif (basis.state_lineage or "") != (state.lineage or ""):
+        reasons.append("the state is another lineage than the plan was made from")
+    elif basis.state_serial != state.serial:
+        reasons.append(
+            f"the state changed since the plan (serial {basis.state_serial} -> {state.serial})"
+        )
+    before, now = set(basis.observed_import_ids), set(observed_ids)
+    if before != now:
+        appeared, vanished = sorted(now - before), sorted(before - now)
+        parts = []
+        if appeared:
+            parts.append(f"{len(appeared)} import(s) appeared ({', '.join(appeared[:3])})")
+        if vanished:
+            parts.append(f"{len(vanished)} vanished ({', '.join(vanished[:3])})")
+        reasons.append("imports in AWS changed since the plan: " + "; ".join(parts))
+    return reasons

@@ -212,7 +212,7 @@ def apply(
     """
     from datetime import timedelta
 
-    from reconciler.applier import ApplyOptions
+    from reconciler.apply_types import ApplyOptions
     from reconciler.applying import ApplyRequest, run_apply
     from reconciler.cli.app import connections, emit_json, render
     from reconciler.errors import ManifestError, UsageError

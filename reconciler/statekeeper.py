@@ -1,0 +1,43 @@
+"""The one writer of state during apply: each change is written before the next step."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+from reconciler.state import ImportRecord, StateDocument
+from reconciler.statestore import StateStore
+
+
+class StateKeeper:
+    """The one writer of state during apply: each change is written before the next step."""
+
+    def __init__(self, store: StateStore, document: StateDocument) -> None:
+        self.store = store
+        self.document = document
+        self._lock = threading.Lock()
+
+    def update(self, change: Callable[[dict[str, ImportRecord]], None]) -> StateDocument:
+        """Apply `change` to the records and write them, unless nothing but times changed
+        (polling a running import every few seconds must not rewrite state each time)."""
+        with self._lock:
+            before = dict(self.document.imports)
+            current = dict(before)
+            change(current)
+            if _same(before, current):
+                return self.document
+            self.document = self.store.write(self.document.with_records(current))
+            return self.document
+
+    def record(self, name: str) -> ImportRecord | None:
+        return self.document.imports.get(name)
+
+
+def _same(before: dict[str, ImportRecord], after: dict[str, ImportRecord]) -> bool:
+    if before.keys() != after.keys():
+        return False
+    return all(
+        replace(before[name], updated_at=None) == replace(after[name], updated_at=None)
+        for name in before
+    )
