@@ -13,7 +13,7 @@ import pytest
 
 from reconciler.aws.lake import AwsCallError
 from reconciler.aws.session import ClientFactory
-from reconciler.cli import state_cmds
+from reconciler.cli import status_cmds
 from reconciler.sandbox import seed
 from reconciler.spec import Identity
 from reconciler.state import Attempt, ImportRecord, Intent, StateDocument
@@ -387,7 +387,7 @@ class _DeniedReader:
 def test_aws_errors_exit_1_without_traceback(
     state: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(state_cmds, "readers", lambda settings: lambda account: _DeniedReader())
+    monkeypatch.setattr(status_cmds, "readers", lambda settings: lambda account: _DeniedReader())
     for command in ("status", "failures"):
         code, out, err = invoke([command, "failed-one", "--state", str(state)], capsys)
         assert code == 1 and out == ""

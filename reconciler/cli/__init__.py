@@ -12,6 +12,7 @@ from reconciler.cli import (  # noqa: F401  (importing registers the commands)
     demo_cmds,
     plan_cmds,
     state_cmds,
+    status_cmds,
     validate_cmds,
 )
 from reconciler.cli.app import main, run

@@ -1,234 +1,27 @@
-"""`reconcile status`, `reconcile failures` and the `reconcile state ...` group."""
+"""The `reconcile state ...` group: inspect and edit the state."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from reconciler.cli.app import (
     EXIT_CODES_HELP,
-    emit_json,
     global_options,
     global_settings,
     main,
     open_store,
-    readers,
     state_option,
 )
+from reconciler.cli.tables import (
+    echo_json,
+    no_records,
+    table,
+    text,
+)
 from reconciler.errors import ExitCode
-
-if TYPE_CHECKING:
-    pass
-
-# Status colours (only when --color says so): finished well, finished badly, still going.
-_STATUS_COLORS = {
-    "COMPLETED": "green",
-    "FAILED": "red",
-    "STOPPED": "yellow",
-    "NOT_FOUND": "red",
-    "INITIALIZING": "cyan",
-    "IN_PROGRESS": "cyan",
-    "PENDING": "magenta",
-}
-_RIGHT = "right"
-
-
-def _number(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
-
-
-def _text(value: object) -> str:
-    from reconciler.render.common import clean
-
-    return "-" if value is None or value == "" else clean(value)
-
-
-def _table(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    *,
-    color: bool,
-    right: frozenset[int] = frozenset(),
-    status_column: int | None = None,
-) -> str:
-    """Plain aligned columns (two spaces apart); the last column is never padded."""
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: Sequence[str], header: bool) -> str:
-        out = []
-        for i, cell in enumerate(cells):
-            last = i == len(cells) - 1
-            padded = (
-                cell.rjust(widths[i]) if i in right else cell if last else cell.ljust(widths[i])
-            )
-            if color and header:
-                padded = click.style(padded, bold=True)
-            elif color and i == status_column and cell in _STATUS_COLORS:
-                padded = click.style(padded, fg=_STATUS_COLORS[cell])
-            out.append(padded)
-        return "  ".join(out).rstrip()
-
-    return "\n".join([line(headers, True), *(line(row, False) for row in rows)])
-
-
-def _echo_json(value: Any) -> None:
-    emit_json(global_settings(click.get_current_context()), value)
-
-
-def _no_records(source: str, exists: bool) -> str:
-    if not exists:
-        return f"No imports recorded: state {source} does not exist yet."
-    return f"No imports recorded in state {source}."
-
-
-# -- status ---------------------------------------------------------------------------------
-
-
-@main.command(epilog=EXIT_CODES_HELP)
-@click.argument("names", nargs=-1, metavar="[NAME]...")
-@click.option("--json", "as_json", is_flag=True, help="A JSON list of objects, one per import.")
-@state_option
-@global_options
-@click.pass_context
-def status(
-    ctx: click.Context, names: tuple[str, ...], as_json: bool, state_location: str | None
-) -> ExitCode:
-    """Show live progress of the imports recorded in state (all, or the NAMEs given).
-
-    For each import: ImportId, status, files and events completed, failed entries, when AWS
-    last updated it, and its destination Region. Imports that may still change are asked with
-    GetImport; a COMPLETED import whose final details state holds needs no call, and a pending
-    intent without an ImportId (a StartImport whose answer was lost) shows as PENDING. Reads
-    state without its lock and never writes it.
-
-    \b
-    JSON keys: name, import_id, status, files_completed, events_completed, failed_entries,
-    updated, account, region, live (false: taken from state), note.
-
-    \b
-    Examples:
-      reconcile status
-      reconcile status payments-2024-h1 --endpoint-url http://127.0.0.1:4566
-      reconcile status --json | jq '.[] | select(.status == "FAILED") | .name'
-    """
-    from reconciler.state_ops import live_status, select_records
-
-    settings = global_settings(ctx)
-    store = open_store(state_location)
-    document = store.read()
-    rows = live_status(select_records(document, names, store.describe()), readers(settings))
-    if as_json or global_settings(ctx).query is not None:
-        _echo_json([row.to_json() for row in rows])
-        return ExitCode.OK
-    if not rows:
-        click.echo(_no_records(store.describe(), document.exists))
-        return ExitCode.OK
-    from reconciler.fields import format_time
-
-    headers = ["NAME", "IMPORT ID", "STATUS", "FILES", "EVENTS", "FAILED", "UPDATED", "REGION"]
-    cells = [
-        [
-            row.name,
-            row.import_id or "-",
-            row.status,
-            _number(row.files_completed),
-            _number(row.events_completed),
-            _number(row.failed_entries),
-            format_time(row.updated) if row.updated else "-",
-            row.region,
-        ]
-        for row in rows
-    ]
-    color = settings.use_color(sys.stdout)
-    click.echo(
-        _table(headers, cells, color=color, right=frozenset({3, 4, 5}), status_column=2),
-        color=color,
-    )
-    for row in rows:
-        if row.note:
-            click.echo(f"  {row.name}: {_text(row.note)}")
-    return ExitCode.OK
-
-
-# -- failures -------------------------------------------------------------------------------
-
-
-@main.command(epilog=EXIT_CODES_HELP)
-@click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="The failures as a JSON object.")
-@state_option
-@global_options
-@click.pass_context
-def failures(ctx: click.Context, name: str, as_json: bool, state_location: str | None) -> ExitCode:
-    """List every failure (ListImportFailures, all pages) of the import recorded as NAME.
-
-    Each failure: the S3 object's location, its status (FAILED, or SUCCEEDED once a retry
-    read it), the error type and message, and when it was last updated. This is a report:
-    it exits 0 whether or not there are failures. Reads state without its lock.
-
-    \b
-    JSON: {"name", "import_id", "account", "region", "count", "failures": [{"location",
-    "status", "error_type", "error_message", "last_updated"}]}.
-
-    \b
-    Examples:
-      reconcile failures payments-2024-h1
-      reconcile failures payments-2024-h1 --json | jq -r '.failures[].location'
-    """
-    from reconciler.state_ops import all_failures, find_record, place_of
-
-    settings = global_settings(ctx)
-    store = open_store(state_location)
-    record = find_record(store.read(), name, store.describe())
-    found = all_failures(readers(settings), record)
-    account, region = place_of(record)
-    if as_json or global_settings(ctx).query is not None:
-        _echo_json(
-            {
-                "name": name,
-                "import_id": record.import_id,
-                "account": account,
-                "region": region,
-                "count": len(found),
-                "failures": [
-                    {
-                        "location": f.location,
-                        "status": f.status,
-                        "error_type": f.error_type,
-                        "error_message": f.error_message,
-                        "last_updated": f.last_updated,
-                    }
-                    for f in found
-                ],
-            }
-        )
-        return ExitCode.OK
-    where = f"import {name} (ImportId {record.import_id}, {region})"
-    if not found:
-        click.echo(f"No failures recorded for {where}.")
-        return ExitCode.OK
-    count = f"{len(found):,} failure{'s' if len(found) != 1 else ''}"
-    click.echo(f"{count} of {where}:")
-    headers = ["LOCATION", "STATUS", "ERROR TYPE", "LAST UPDATED", "MESSAGE"]
-    cells = [
-        [
-            _text(f.location),
-            _text(f.status),
-            _text(f.error_type),
-            _text(f.last_updated),
-            _text(f.error_message),
-        ]
-        for f in found
-    ]
-    color = settings.use_color(sys.stdout)
-    click.echo(_table(headers, cells, color=color, status_column=1), color=color)
-    return ExitCode.OK
-
-
-# -- state ----------------------------------------------------------------------------------
 
 
 @main.group(name="state", epilog=EXIT_CODES_HELP)
@@ -292,7 +85,7 @@ def state_list(ctx: click.Context, as_json: bool, state_location: str | None) ->
         return str(record.status or "-")
 
     if as_json or global_settings(ctx).query is not None:
-        _echo_json(
+        echo_json(
             [
                 {
                     "name": r.name,
@@ -308,12 +101,12 @@ def state_list(ctx: click.Context, as_json: bool, state_location: str | None) ->
         )
         return ExitCode.OK
     if not records:
-        click.echo(_no_records(store.describe(), document.exists))
+        click.echo(no_records(store.describe(), document.exists))
         return ExitCode.OK
     cells = [[r.name, shown_status(r), r.import_id or "-", r.manifest_file] for r in records]
     color = global_settings(ctx).use_color(sys.stdout)
     headers = ["NAME", "STATUS", "IMPORT ID", "MANIFEST"]
-    click.echo(_table(headers, cells, color=color, status_column=1), color=color)
+    click.echo(table(headers, cells, color=color, status_column=1), color=color)
     return ExitCode.OK
 
 
@@ -333,7 +126,7 @@ def state_show(name: str, state_location: str | None) -> ExitCode:
 
     store = open_store(state_location)
     record = find_record(store.read(), name, store.describe())
-    _echo_json({"name": record.name, **record.to_json()})
+    echo_json({"name": record.name, **record.to_json()})
     return ExitCode.OK
 
 
@@ -366,7 +159,7 @@ def state_history(
     rows = record_history(record)
     next_retry = format_time(record.next_retry_at) if record.next_retry_at else None
     if as_json or global_settings(ctx).query is not None:
-        _echo_json(
+        echo_json(
             {
                 "name": record.name,
                 "import_id": record.import_id,
@@ -384,11 +177,11 @@ def state_history(
     )
     if rows:
         cells = [
-            [format_time(r.at), r.kind, r.outcome, r.import_id or "-", _text(r.error)] for r in rows
+            [format_time(r.at), r.kind, r.outcome, r.import_id or "-", text(r.error)] for r in rows
         ]
         color = global_settings(ctx).use_color(sys.stdout)
         headers = ["AT", "KIND", "OUTCOME", "IMPORT ID", "ERROR"]
-        click.echo(_table(headers, cells, color=color), color=color)
+        click.echo(table(headers, cells, color=color), color=color)
     else:
         click.echo("No StartImport recorded (the import was adopted, or not started yet).")
     if next_retry:

@@ -1,0 +1,169 @@
+"""`reconcile status` and `reconcile failures`: live progress and failures of imports."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler.cli.app import (
+    EXIT_CODES_HELP,
+    global_options,
+    global_settings,
+    main,
+    open_store,
+    readers,
+    state_option,
+)
+from reconciler.cli.tables import (
+    echo_json,
+    no_records,
+    number,
+    table,
+    text,
+)
+from reconciler.errors import ExitCode
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of objects, one per import.")
+@state_option
+@global_options
+@click.pass_context
+def status(
+    ctx: click.Context, names: tuple[str, ...], as_json: bool, state_location: str | None
+) -> ExitCode:
+    """Show live progress of the imports recorded in state (all, or the NAMEs given).
+
+    For each import: ImportId, status, files and events completed, failed entries, when AWS
+    last updated it, and its destination Region. Imports that may still change are asked with
+    GetImport; a COMPLETED import whose final details state holds needs no call, and a pending
+    intent without an ImportId (a StartImport whose answer was lost) shows as PENDING. Reads
+    state without its lock and never writes it.
+
+    \b
+    JSON keys: name, import_id, status, files_completed, events_completed, failed_entries,
+    updated, account, region, live (false: taken from state), note.
+
+    \b
+    Examples:
+      reconcile status
+      reconcile status payments-2024-h1 --endpoint-url http://127.0.0.1:4566
+      reconcile status --json | jq '.[] | select(.status == "FAILED") | .name'
+    """
+    from reconciler.state_ops import live_status, select_records
+
+    settings = global_settings(ctx)
+    store = open_store(state_location)
+    document = store.read()
+    rows = live_status(select_records(document, names, store.describe()), readers(settings))
+    if as_json or global_settings(ctx).query is not None:
+        echo_json([row.to_json() for row in rows])
+        return ExitCode.OK
+    if not rows:
+        click.echo(no_records(store.describe(), document.exists))
+        return ExitCode.OK
+    from reconciler.fields import format_time
+
+    headers = ["NAME", "IMPORT ID", "STATUS", "FILES", "EVENTS", "FAILED", "UPDATED", "REGION"]
+    cells = [
+        [
+            row.name,
+            row.import_id or "-",
+            row.status,
+            number(row.files_completed),
+            number(row.events_completed),
+            number(row.failed_entries),
+            format_time(row.updated) if row.updated else "-",
+            row.region,
+        ]
+        for row in rows
+    ]
+    color = settings.use_color(sys.stdout)
+    click.echo(
+        table(headers, cells, color=color, right=frozenset({3, 4, 5}), status_column=2),
+        color=color,
+    )
+    for row in rows:
+        if row.note:
+            click.echo(f"  {row.name}: {text(row.note)}")
+    return ExitCode.OK
+
+
+# -- failures -------------------------------------------------------------------------------
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="The failures as a JSON object.")
+@state_option
+@global_options
+@click.pass_context
+def failures(ctx: click.Context, name: str, as_json: bool, state_location: str | None) -> ExitCode:
+    """List every failure (ListImportFailures, all pages) of the import recorded as NAME.
+
+    Each failure: the S3 object's location, its status (FAILED, or SUCCEEDED once a retry
+    read it), the error type and message, and when it was last updated. This is a report:
+    it exits 0 whether or not there are failures. Reads state without its lock.
+
+    \b
+    JSON: {"name", "import_id", "account", "region", "count", "failures": [{"location",
+    "status", "error_type", "error_message", "last_updated"}]}.
+
+    \b
+    Examples:
+      reconcile failures payments-2024-h1
+      reconcile failures payments-2024-h1 --json | jq -r '.failures[].location'
+    """
+    from reconciler.state_ops import all_failures, find_record, place_of
+
+    settings = global_settings(ctx)
+    store = open_store(state_location)
+    record = find_record(store.read(), name, store.describe())
+    found = all_failures(readers(settings), record)
+    account, region = place_of(record)
+    if as_json or global_settings(ctx).query is not None:
+        echo_json(
+            {
+                "name": name,
+                "import_id": record.import_id,
+                "account": account,
+                "region": region,
+                "count": len(found),
+                "failures": [
+                    {
+                        "location": f.location,
+                        "status": f.status,
+                        "error_type": f.error_type,
+                        "error_message": f.error_message,
+                        "last_updated": f.last_updated,
+                    }
+                    for f in found
+                ],
+            }
+        )
+        return ExitCode.OK
+    where = f"import {name} (ImportId {record.import_id}, {region})"
+    if not found:
+        click.echo(f"No failures recorded for {where}.")
+        return ExitCode.OK
+    count = f"{len(found):,} failure{'s' if len(found) != 1 else ''}"
+    click.echo(f"{count} of {where}:")
+    headers = ["LOCATION", "STATUS", "ERROR TYPE", "LAST UPDATED", "MESSAGE"]
+    cells = [
+        [
+            text(f.location),
+            text(f.status),
+            text(f.error_type),
+            text(f.last_updated),
+            text(f.error_message),
+        ]
+        for f in found
+    ]
+    color = settings.use_color(sys.stdout)
+    click.echo(table(headers, cells, color=color, status_column=1), color=color)
+    return ExitCode.OK
+
+
+# -- state ----------------------------------------------------------------------------------
