@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -108,29 +107,24 @@ class Demo:
             raise ReconcileError(f"the demo step `{shown}` exited {code}, expected {expect}.")
         return code
 
-    def s3(self) -> Any:
-        import boto3
+    def put_log_file(self, body: bytes) -> None:
+        from reconciler.sandbox.worlds import put_object
 
-        return boto3.client(
-            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id="demo", aws_secret_access_key="demo",
-        )  # fmt: skip
+        put_object(self.endpoint, "reconcile-demo-trail", BAD_KEY, body)
 
     def wait_for_status(self, status: str, timeout: float = 30) -> None:
+        from reconciler.aws.accounts import Connections
+        from reconciler.sandbox import seed
         from reconciler.statestore_local import LocalStateStore
 
+        reader = Connections(region="us-west-2", endpoint_url=self.endpoint).reader(seed.ACCOUNT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             record = LocalStateStore(self.state).read().imports.get(RETRY_ENTRY)
-            if record and record.import_id:
-                import boto3
-
-                client = boto3.client(
-                    "cloudtrail", endpoint_url=self.endpoint, region_name="us-west-2",
-                    aws_access_key_id="demo", aws_secret_access_key="demo",
-                )  # fmt: skip
-                if client.get_import(ImportId=record.import_id)["ImportStatus"] == status:
-                    return
+            started = record.import_id if record else None
+            seen = reader.get_import("us-west-2", started) if started else None
+            if seen is not None and seen.status == status:
+                return
             time.sleep(0.2)
         raise ReconcileError(f"the demo's import did not reach {status} in {timeout:.0f} s.")
 
@@ -151,7 +145,7 @@ def _walk_through(demo: Demo) -> None:
     demo.say(f"Someone adds an import, and one of its log files is not gzip (s3://"
              f"reconcile-demo-trail/{BAD_KEY}). Apply starts it; it fails:")  # fmt: skip
     _retry_manifest(demo.manifests)
-    demo.s3().put_object(Bucket="reconcile-demo-trail", Key=BAD_KEY, Body=b"not gzip at all")
+    demo.put_log_file(b"not gzip at all")
     demo.run("apply", m, "--auto-approve", *fast)
     demo.wait_for_status("FAILED")
     demo.run("failures", RETRY_ENTRY)
@@ -167,9 +161,7 @@ def _walk_through(demo: Demo) -> None:
         "awsRegion": "us-east-1",
     }
     good = {"Records": [record]}
-    demo.s3().put_object(
-        Bucket="reconcile-demo-trail", Key=BAD_KEY, Body=gzip.compress(json.dumps(good).encode())
-    )
+    demo.put_log_file(gzip.compress(json.dumps(good).encode()))
     demo.run("apply", m, "--auto-approve", "--wait", *fast)
     demo.say("Status of every managed import:")
     demo.run("status")

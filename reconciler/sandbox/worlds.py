@@ -178,3 +178,17 @@ def account_world(
         import_role_arn=f"arn:aws:iam::{account}:role/reconcile-demo-import",
         access_role_arn=f"arn:aws:iam::{account}:role/{ACCESS_ROLE}",
     )
+
+
+def put_object(endpoint_url: str, bucket: str, key: str, body: bytes) -> None:
+    """Write one object into the sandbox's S3, as the seeded account (e.g. a log file)."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=seed.BUCKET_REGION,
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+    )
+    client.put_object(Bucket=bucket, Key=key, Body=body)
