@@ -46,6 +46,7 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 _HEADER = TypeAdapter(ManifestHeader)
 _ENTRY: TypeAdapter[FriendlyEntry | ApiEntry] = TypeAdapter(ImportEntry)
+_ENTRIES: TypeAdapter[list[FriendlyEntry | ApiEntry]] = TypeAdapter(list[ImportEntry])
 
 
 @dataclass(frozen=True)
@@ -188,9 +189,23 @@ def _load_document(context: _FileContext) -> Iterable[ImportSpec]:
             context.add(path, message, at_key=at_key)
         header = _HEADER.validate_python(_salvage_header(data))
     context.accounts.extend(_accounts(context, header))
+    starts = context.parsed.item_positions(("imports",))
+    try:  # the usual case, all entries valid: one call into pydantic-core for the file
+        entries: list[FriendlyEntry | ApiEntry | None] = list(
+            _ENTRIES.validate_python(header.imports)
+        )
+    except ValidationError:  # check them one by one, to report each and keep the good ones
+        entries = [_checked_entry(context, i, raw) for i, raw in enumerate(header.imports)]
     specs = []
-    for index, raw_entry in enumerate(header.imports):
-        spec = _load_entry(context, index, raw_entry, header.defaults)
+    for index, entry in enumerate(entries):
+        if entry is None:
+            continue
+        where = starts[index] if index < len(starts) else Position(1, 1)
+        location = SourceLocation(context.path, index, where.line, where.column)
+        if isinstance(entry, ApiEntry):
+            spec = _from_api(context, ("imports", index), entry, location)
+        else:
+            spec = _from_friendly(context, ("imports", index), entry, header.defaults, location)
         if spec is not None:
             specs.append(spec)
     return specs
@@ -252,22 +267,14 @@ def _salvage_header(data: dict[Any, Any]) -> dict[str, Any]:
     }
 
 
-def _load_entry(
-    context: _FileContext, index: int, raw: Any, defaults: Defaults | None
-) -> ImportSpec | None:
-    base: tuple[str | int, ...] = ("imports", index)
+def _checked_entry(context: _FileContext, index: int, raw: Any) -> FriendlyEntry | ApiEntry | None:
     try:
-        entry = _ENTRY.validate_python(raw)
+        return _ENTRY.validate_python(raw)
     except ValidationError as exc:
         model = ApiEntry if isinstance(raw, dict) and _is_api(raw) else FriendlyEntry
         for path, message, at_key in problems_from_validation(exc, model, tagged=True):
-            context.add((*base, *path), message, at_key=at_key)
+            context.add(("imports", index, *path), message, at_key=at_key)
         return None
-    node = context.parsed.position(base)
-    location = SourceLocation(context.path, index, node.line, node.column)
-    if isinstance(entry, ApiEntry):
-        return _from_api(context, base, entry, location)
-    return _from_friendly(context, base, entry, defaults, location)
 
 
 def _is_api(raw: dict[Any, Any]) -> bool:

@@ -44,6 +44,13 @@ class ParsedYaml:
     # (path of the repeated key, position of its second occurrence)
     duplicate_keys: list[tuple[Path, Position]] = field(default_factory=list)
 
+    def item_positions(self, path: Sequence[str | int]) -> list[Position]:
+        """Where each item of the list at `path` starts (one walk for a whole list)."""
+        node = _node_at(self.root, path)
+        if not isinstance(node, yaml.SequenceNode):
+            return []
+        return [_mark(item) for item in node.value]
+
     def position(self, path: Sequence[str | int], *, at_key: bool = False) -> Position:
         """Where `path` is written: its scalar value, or with `at_key` the key naming it.
 
@@ -74,6 +81,16 @@ class YamlProblem(Exception):
         self.position = position
 
 
+def _node_at(root: yaml.Node | None, path: Sequence[str | int]) -> yaml.Node | None:
+    node = root
+    for step in path:
+        found = _child(node, step) if node is not None else None
+        if found is None:
+            return None
+        node = found[1]
+    return node
+
+
 def _child(node: yaml.Node, step: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -96,15 +113,16 @@ class _Loader(_BaseLoader):
     # each answer (bounded, per process).
     _resolved: ClassVar[dict[str, str]] = {}
 
-    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is not yaml.ScalarNode or not implicit[0] or implicit[1]:
-            return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
-        tag = self._resolved.get(value)
-        if tag is None:
-            tag = str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
-            if len(self._resolved) < 50_000:
-                self._resolved[value] = tag
-        return tag
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> Any:
+        # A plain scalar's implicit tag depends on its text alone (PyYAML's Resolver.resolve).
+        if kind is yaml.ScalarNode and implicit[0]:
+            tag = self._resolved.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                if len(self._resolved) < 50_000:
+                    self._resolved[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
 def decode(raw: bytes) -> str:

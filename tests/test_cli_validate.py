@@ -155,3 +155,16 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "Traceback" in done.stderr
+
+
+def test_lazy_command_list_matches_the_commands() -> None:
+    """`reconcile --help` lists commands without importing them; the summaries must agree."""
+    import click
+
+    from reconciler.cli.app import COMMANDS, main
+
+    with click.Context(main) as ctx:
+        for name, (_, _, summary) in COMMANDS.items():
+            command = main.get_command(ctx, name)
+            assert command is not None and command.help is not None, name
+            assert command.help.strip().splitlines()[0] == summary, name

@@ -15,7 +15,6 @@ from reconciler.cli.app import (
     connections,
     global_options,
     global_settings,
-    main,
     open_store,
     state_option,
 )
@@ -24,7 +23,7 @@ from reconciler.errors import ExitCode
 SCHEMA_FILE = "manifest.schema.json"
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=EXIT_CODES_HELP)
 @click.option(
     "--destination",
     "destinations",

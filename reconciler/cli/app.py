@@ -29,6 +29,7 @@ from reconciler.cli.options import (
 from reconciler.errors import ExitCode, ReconcileError
 
 __all__ = [
+    "COMMANDS",
     "EXIT_CODES_HELP",
     "F",
     "GlobalSettings",
@@ -64,7 +65,91 @@ Exit codes:
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
+# Every command, with the first line of its help. Modules are imported only for the command
+# that runs (or whose --help is asked): `reconcile --help` then costs little more than click.
+# tests/test_cli_validate.py checks these summaries against the commands' own help.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "adopt": (
+        "reconciler.cli.adopt_cmds",
+        "adopt",
+        "Write manifest YAML for imports that already exist (made in the console or the CLI).",
+    ),
+    "apply": (
+        "reconciler.cli.apply_cmds",
+        "apply",
+        "Start new imports, retry failed ones, and never start the same import twice.",
+    ),
+    "demo": (
+        "reconciler.cli.demo_cmds",
+        "demo",
+        "Show the whole job in under a minute, with no AWS account.",
+    ),
+    "failures": (
+        "reconciler.cli.status_cmds",
+        "failures",
+        "List every failure (ListImportFailures, all pages) of the import recorded as NAME.",
+    ),
+    "plan": (
+        "reconciler.cli.plan_cmds",
+        "plan",
+        "Show what apply would do: read manifests, state and AWS; change nothing.",
+    ),
+    "sandbox": (
+        "reconciler.sandbox.commands",
+        "sandbox",
+        "A local CloudTrail Lake (with imports) on moto, for demos and tests.",
+    ),
+    "schema": (
+        "reconciler.cli.validate_cmds",
+        "schema",
+        "Print the manifest JSON Schema (draft-07).",
+    ),
+    "show": (
+        "reconciler.cli.plan_cmds",
+        "show",
+        "Render a saved plan (from `plan --out`) as text, --json or --markdown.",
+    ),
+    "state": (
+        "reconciler.cli.state_cmds",
+        "state_group",
+        "Inspect and repair the state file by hand.",
+    ),
+    "status": (
+        "reconciler.cli.status_cmds",
+        "status",
+        "Show live progress of the imports recorded in state (all, or the NAMEs given).",
+    ),
+    "validate": (
+        "reconciler.cli.validate_cmds",
+        "validate",
+        "Check manifests offline: syntax, fields, names, time ranges and overlaps.",
+    ),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        import importlib
+
+        module, attribute, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="reconcile")
 @global_options
 def main() -> None:
@@ -129,6 +214,9 @@ def emit_json(settings: GlobalSettings, document: Any) -> None:
     """Print a JSON document (a str of JSON, or data), filtered by --query when given."""
     import json
 
+    if settings.query is None and isinstance(document, str):
+        click.echo(document)  # already JSON: no second parse of a 10,000-action plan
+        return
     data = json.loads(document) if isinstance(document, str) else document
     if settings.query is not None:
         import jmespath

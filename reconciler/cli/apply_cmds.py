@@ -16,7 +16,6 @@ from reconciler.cli.app import (
     GlobalSettings,
     global_options,
     global_settings,
-    main,
     open_store,
     print_problems,
     shard_option,
@@ -120,7 +119,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--plan", "plan_file", metavar="PLANFILE", help="Apply exactly this saved plan.")
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")

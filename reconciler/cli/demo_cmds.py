@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.app import execute, main
+from reconciler.cli.app import execute
 from reconciler.errors import ExitCode, ReconcileError
 
 RETRY_ENTRY = "demo-west-copy-2026-01-07"
@@ -187,7 +187,7 @@ def _workdir(keep: str | None) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@main.command()
+@click.command()
 @click.option(
     "--speed", type=click.FloatRange(min=1), default=250, show_default=True,
     help="Sandbox import speed in files per second.",

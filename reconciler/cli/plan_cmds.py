@@ -14,7 +14,6 @@ from reconciler.cli.app import (
     format_options,
     global_options,
     global_settings,
-    main,
     open_store,
     output_format,
     print_problems,
@@ -26,7 +25,7 @@ from reconciler.cli.app import (
 from reconciler.errors import ExitCode
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--out", "out", metavar="PLANFILE", help="Also save the plan, for apply --plan.")
 @click.option(
@@ -112,7 +111,7 @@ def plan(
     return ExitCode.CHANGES_PENDING if saved.plan.has_changes else ExitCode.OK
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("planfile", type=click.Path(path_type=str))
 @format_options
 @global_options

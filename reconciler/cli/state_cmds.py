@@ -11,7 +11,6 @@ from reconciler.cli.app import (
     EXIT_CODES_HELP,
     global_options,
     global_settings,
-    main,
     open_store,
     state_option,
 )
@@ -24,7 +23,7 @@ from reconciler.cli.tables import (
 from reconciler.errors import ExitCode
 
 
-@main.group(name="state", epilog=EXIT_CODES_HELP)
+@click.group(name="state", epilog=EXIT_CODES_HELP)
 @global_options
 def state_group() -> None:
     """Inspect and repair the state file by hand.

@@ -10,7 +10,6 @@ from reconciler.cli.app import (
     EXIT_CODES_HELP,
     global_options,
     global_settings,
-    main,
     open_store,
     readers,
     state_option,
@@ -25,7 +24,7 @@ from reconciler.cli.tables import (
 from reconciler.errors import ExitCode
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("--json", "as_json", is_flag=True, help="A JSON list of objects, one per import.")
 @state_option
@@ -94,7 +93,7 @@ def status(
 # -- failures -------------------------------------------------------------------------------
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="The failures as a JSON object.")
 @state_option

@@ -11,13 +11,12 @@ from reconciler.cli.app import (
     emit_json,
     global_options,
     global_settings,
-    main,
     print_problems,
 )
 from reconciler.errors import ExitCode
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@click.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON data.")
 @global_options
@@ -50,7 +49,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> ExitC
     return ExitCode.ERROR if result.problems else ExitCode.OK
 
 
-@main.command()
+@click.command()
 @global_options
 def schema() -> ExitCode:
     """Print the manifest JSON Schema (draft-07).
