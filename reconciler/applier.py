@@ -191,6 +191,8 @@ class Applier:
                         self.outcomes[action.name] = (
                             "recorded" if kind is not ActionKind.ATTENTION else "needs attention"
                         )
+            elif kind is ActionKind.QUEUED and action.not_before and spec is not None:
+                changes.append(self._backoff_recorder(action, now))
         for action in stops:
             self._stop_removed(action)
         if changes:
@@ -224,6 +226,20 @@ class Applier:
                 current[spec.name] = records.adopted(spec, action, record, now)
             elif record is not None:
                 current[spec.name] = records.refreshed(spec, action, record, now)
+
+        return change
+
+    def _backoff_recorder(
+        self, action: Action, now: datetime
+    ) -> Callable[[dict[str, ImportRecord]], None]:
+        """A failed import waiting out its backoff: state records when it may be retried."""
+        due = datetime.fromisoformat(str(action.not_before).replace("Z", "+00:00"))
+
+        def change(current: dict[str, ImportRecord]) -> None:
+            record = current.get(action.name)
+            if record is not None:
+                seen = records.observed(record, action.progress, now)
+                current[action.name] = records.retry_due(seen, due)
 
         return change
 

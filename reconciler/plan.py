@@ -118,6 +118,7 @@ class Action:
     queue_position: int | None = None
     blocked_by: str | None = None
     failures: tuple[Failure, ...] = ()
+    not_before: str | None = None  # a FAILED/STOPPED import's retry waits until then (backoff)
     manifest: str | None = None  # "file:line:column" of the entry, when it is in a manifest
     previous_name: str | None = None  # for rename: the name in state before
     outcome: str | None = None  # set by apply

@@ -294,6 +294,7 @@ class _Planner:
             )
         reason = f"{what}; attempt {used + 1} of {limit}"
         not_before = retry_not_before(record, observed, self.options.retry_backoff)
+        common = {**common, "not_before": format_time(not_before) if not_before else None}
         if not_before is not None and self.now < not_before:
             return self._action(
                 spec,

@@ -315,3 +315,23 @@ def test_rejected_start_is_reported_and_counted(
     code, out, _ = apply(clean_sandbox, str(folder), state, capsys)
     assert code == 3 and "rejected 1 time" in out
     assert datetime.now(UTC) > record.attempts[0].at
+
+
+def test_backoff_before_a_retry_is_recorded_as_next_retry_at(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_sandbox.client("s3").put_object(Bucket=seed.BUCKET, Key=BAD_KEY, Body=b"not gzip")
+    paths = day_manifest(tmp_path / "m", {"jan-05": ("east", 5)})
+    state = tmp_path / "state.json"
+    common = ["--state", str(state), "--endpoint-url", clean_sandbox.endpoint_url, "--no-color"]
+    slow = ["--auto-approve", "--poll-interval", "0.05", "--retry-backoff", "3600"]
+    code, _, _ = invoke(["apply", paths, *slow, "--wait", "--wait-timeout", "3", *common], capsys)
+    assert code == 4  # FAILED, and its retry waits an hour: --wait stops at the timeout
+    record = LocalStateStore(state).read().imports["jan-05"]
+    assert record.status == "FAILED" and record.next_retry_at is not None
+    assert 3000 < (record.next_retry_at - datetime.now(UTC)).total_seconds() <= 3600
+    code, out, _ = invoke(["state", "history", "jan-05", *common], capsys)
+    assert "Next retry not before" in out
+    code, out, _ = invoke(["plan", paths, "--retry-backoff", "3600", "--json", *common], capsys)
+    [action] = json.loads(out)["actions"]
+    assert action["action"] == "queued" and action["not_before"]
