@@ -167,26 +167,37 @@ class _Planner:
         if failed:
             return failed
         matches = self._unclaimed_matches(spec.identity)
+        found = self._adopt_the_one(
+            spec,
+            matches,
+            f"{why}; an import with the same identity exists ({{status}}): adopt it, "
+            "nothing starts",
+            f"{len(matches)} imports in AWS have this identity ({{ids}}); pick one with "
+            "import_id in the manifest",
+        )
+        if found is not None:
+            return found
+        return self._action(spec, ActionKind.CREATE, f"{why}; no import with this identity in AWS")
+
+    def _adopt_the_one(
+        self, spec: ImportSpec, matches: list[ObservedImport], adopt: str, ambiguous: str
+    ) -> Action | None:
+        """Exactly one match is adopted; several need a person (never a guess); none: None.
+        `adopt` may name {status}, `ambiguous` {ids}."""
         if len(matches) == 1:
             found = matches[0]
             self.claimed.add(found.import_id)
             return self._action(
                 spec,
                 ActionKind.ADOPT,
-                f"{why}; an import with the same identity exists ({found.status}): adopt it, "
-                "nothing starts",
+                adopt.format(status=found.status),
                 import_id=found.import_id,
                 progress=progress_of(found),
             )
         if len(matches) > 1:
             ids = ", ".join(m.import_id for m in matches)
-            return self._action(
-                spec,
-                ActionKind.ATTENTION,
-                f"{len(matches)} imports in AWS have this identity ({ids}); pick one with "
-                "import_id in the manifest",
-            )
-        return self._action(spec, ActionKind.CREATE, f"{why}; no import with this identity in AWS")
+            return self._action(spec, ActionKind.ATTENTION, ambiguous.format(ids=ids))
+        return None
 
     # -- entries with a state record ----------------------------------------------------
 
@@ -314,25 +325,16 @@ class _Planner:
             for m in self._unclaimed_matches(spec.identity)
             if m.created is None or m.created >= since - CLOCK_SKEW
         ]
-        if len(matches) == 1:
-            found = matches[0]
-            self.claimed.add(found.import_id)
-            return self._action(
-                spec,
-                ActionKind.ADOPT,
-                f"an apply at {format_time(since)} started this import but stopped before "
-                f"recording its ImportId ({found.status}): adopt it, nothing starts",
-                import_id=found.import_id,
-                progress=progress_of(found),
-            )
-        if len(matches) > 1:
-            ids = ", ".join(m.import_id for m in matches)
-            return self._action(
-                spec,
-                ActionKind.ATTENTION,
-                f"{len(matches)} imports with this identity appeared after the start at "
-                f"{format_time(since)} ({ids}); pick one with import_id in the manifest",
-            )
+        found = self._adopt_the_one(
+            spec,
+            matches,
+            f"an apply at {format_time(since)} started this import but stopped before "
+            "recording its ImportId ({status}): adopt it, nothing starts",
+            f"{len(matches)} imports with this identity appeared after the start at "
+            f"{format_time(since)} ({{ids}}); pick one with import_id in the manifest",
+        )
+        if found is not None:
+            return found
         if self.now - since < self.options.grace:
             until = format_time(since + self.options.grace)
             return self._action(

@@ -106,27 +106,13 @@ class LakeReader:
                 kwargs["NextToken"] = token
             self._count("ListImports")
             page = call("ListImports", partial(client.list_imports, **kwargs))
-            for item in page.get("Imports", []):
-                found.append(
-                    ObservedImport(
-                        import_id=item["ImportId"],
-                        status=item.get("ImportStatus", "UNKNOWN"),
-                        account=self.account,
-                        region=region,
-                        destination=_first(item.get("Destinations")),
-                        created=_utc(item.get("CreatedTimestamp")),
-                        updated=_utc(item.get("UpdatedTimestamp")),
-                    )
-                )
+            found.extend(self._observed(item, region) for item in page.get("Imports", []))
             token = page.get("NextToken")
             if not token:
                 return found
 
-    def get_import(self, region: str, import_id: str) -> ObservedImport:
-        client = self.factory.cloudtrail(region)
-        self._count("GetImport")
-        item = call("GetImport", partial(client.get_import, ImportId=import_id))
-        s3 = item.get("ImportSource", {}).get("S3", {})
+    def _observed(self, item: dict[str, Any], region: str, **details: Any) -> ObservedImport:
+        """The fields ListImports and GetImport share; `details` adds GetImport's."""
         return ObservedImport(
             import_id=item["ImportId"],
             status=item.get("ImportStatus", "UNKNOWN"),
@@ -135,6 +121,17 @@ class LakeReader:
             destination=_first(item.get("Destinations")),
             created=_utc(item.get("CreatedTimestamp")),
             updated=_utc(item.get("UpdatedTimestamp")),
+            **details,
+        )
+
+    def get_import(self, region: str, import_id: str) -> ObservedImport:
+        client = self.factory.cloudtrail(region)
+        self._count("GetImport")
+        item = call("GetImport", partial(client.get_import, ImportId=import_id))
+        s3 = item.get("ImportSource", {}).get("S3", {})
+        return self._observed(
+            item,
+            region,
             detailed=True,
             source_uri=s3.get("S3LocationUri"),
             start=_utc(item.get("StartEventTime")),
