@@ -167,8 +167,12 @@ def _walk_through(demo: Demo) -> None:
     demo.run("status")
     demo.say("And the plan is in sync again:")
     demo.run("plan", m, "--detailed-exitcode", "--retry-backoff", "0")
-    click.echo("\nEvery import ran exactly once (a retry resumes the same import). Try it "
-               f"yourself: reconcile sandbox serve --seed, then plan and apply {m}.")  # fmt: skip
+    click.echo(
+        "\nEvery import ran exactly once (a retry resumes the same import). Try it yourself: "
+        "`reconcile sandbox serve --seed --port 5555`, then in another terminal "
+        "`reconcile plan manifests/examples --endpoint-url http://127.0.0.1:5555` from a clone "
+        "of the repository (`reconcile demo --keep DIR` keeps this demo's manifests and state)."
+    )
 
 
 @contextmanager
