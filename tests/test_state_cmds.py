@@ -387,7 +387,9 @@ class _DeniedReader:
 def test_aws_errors_exit_1_without_traceback(
     state: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(status_cmds, "readers", lambda settings: lambda account: _DeniedReader())
+    monkeypatch.setattr(
+        status_cmds, "account_readers", lambda settings, manifests: lambda account: _DeniedReader()
+    )
     for command in ("status", "failures"):
         code, out, err = invoke([command, "failed-one", "--state", str(state)], capsys)
         assert code == 1 and out == ""

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from reconciler.cli.app import (
     EXIT_CODES_HELP,
+    connections,
     global_options,
     global_settings,
     open_store,
-    readers,
     state_option,
 )
 from reconciler.cli.tables import (
@@ -24,14 +25,41 @@ from reconciler.cli.tables import (
 from reconciler.errors import ExitCode
 
 
+def manifests_option(func: Any) -> Any:
+    return click.option(
+        "--manifests",
+        metavar="PATH",
+        default="manifests",
+        show_default=True,
+        help="Where to read `accounts:` from (how to reach each account); ignored if absent.",
+    )(func)
+
+
+def account_readers(settings: Any, manifests: str) -> Any:
+    """Readers per account, reaching each the way the manifests' `accounts:` say."""
+    from pathlib import Path
+
+    conns = connections(settings)
+    if Path(manifests).exists():
+        from reconciler.manifest import load_manifests
+
+        conns.use_accounts(load_manifests([manifests]).accounts)
+    return conns.reader
+
+
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("--json", "as_json", is_flag=True, help="A JSON list of objects, one per import.")
+@manifests_option
 @state_option
 @global_options
 @click.pass_context
 def status(
-    ctx: click.Context, names: tuple[str, ...], as_json: bool, state_location: str | None
+    ctx: click.Context,
+    names: tuple[str, ...],
+    as_json: bool,
+    manifests: str,
+    state_location: str | None,
 ) -> ExitCode:
     """Show live progress of the imports recorded in state (all, or the NAMEs given).
 
@@ -56,7 +84,8 @@ def status(
     settings = global_settings(ctx)
     store = open_store(state_location)
     document = store.read()
-    rows = live_status(select_records(document, names, store.describe()), readers(settings))
+    reader_for = account_readers(settings, manifests)
+    rows = live_status(select_records(document, names, store.describe()), reader_for)
     if as_json or global_settings(ctx).query is not None:
         echo_json([row.to_json() for row in rows])
         return ExitCode.OK
@@ -96,10 +125,13 @@ def status(
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="The failures as a JSON object.")
+@manifests_option
 @state_option
 @global_options
 @click.pass_context
-def failures(ctx: click.Context, name: str, as_json: bool, state_location: str | None) -> ExitCode:
+def failures(
+    ctx: click.Context, name: str, as_json: bool, manifests: str, state_location: str | None
+) -> ExitCode:
     """List every failure (ListImportFailures, all pages) of the import recorded as NAME.
 
     Each failure: the S3 object's location, its status (FAILED, or SUCCEEDED once a retry
@@ -120,7 +152,7 @@ def failures(ctx: click.Context, name: str, as_json: bool, state_location: str |
     settings = global_settings(ctx)
     store = open_store(state_location)
     record = find_record(store.read(), name, store.describe())
-    found = all_failures(readers(settings), record)
+    found = all_failures(account_readers(settings, manifests), record)
     account, region = place_of(record)
     if as_json or global_settings(ctx).query is not None:
         echo_json(

@@ -71,6 +71,14 @@ def test_three_accounts_each_with_its_own_role_and_a_fourth_that_fails_alone(
     assert imports_of(clean_sandbox, broken) == []
     # The seeded account (the run's own credentials) got nothing.
     assert clean_sandbox.client("cloudtrail").list_imports()["Imports"] == []
+    # failures (always a live call) reaches the account the way the manifests' accounts: say;
+    # with the run's own credentials the import is not found there.
+    name = f"trail-{MEMBERS[0]}"
+    code, out, err = invoke(["failures", name, "--json", "--manifests", paths, *common], capsys)
+    assert code == 0, err
+    assert json.loads(out)["count"] == 0
+    code, _, err = invoke(["failures", name, "--manifests", "nowhere", *common], capsys)
+    assert code == 1 and "Traceback" not in err
 
 
 def test_shards_split_accounts_without_overlap(
