@@ -31,7 +31,7 @@ from reconciler.desired import Desired, Scope
 from reconciler.errors import CloudError
 from reconciler.faultpoints import crash_point
 from reconciler.observe import observe
-from reconciler.observed import Place
+from reconciler.observed import FINISHED, ONGOING, Place
 from reconciler.plan import STARTING, Action, ActionKind, Plan
 from reconciler.plan_facts import progress_of
 from reconciler.planfile import SavedPlan
@@ -50,11 +50,7 @@ def _ongoing(action: Action) -> bool:
     if action.action is ActionKind.RUNNING:
         return True
     progress = action.progress
-    return (
-        action.action is ActionKind.ADOPT
-        and progress is not None
-        and progress.status in ("INITIALIZING", "IN_PROGRESS")
-    )
+    return action.action is ActionKind.ADOPT and progress is not None and progress.status in ONGOING
 
 
 def _now() -> datetime:
@@ -157,24 +153,19 @@ class Applier:
         for action in actions:
             kind = action.action
             spec = self.specs.get(action.name)
-            if kind is ActionKind.ATTENTION:
-                with self._lock:
+            with self._lock:  # the latest word on an entry decides whether it needs a person
+                if kind is ActionKind.ATTENTION:
                     self.attention.add(action.name)
+                elif not first_pass:
+                    self.attention.discard(action.name)
             if action.name in self.started_here and action.progress:
                 self.events.progress(action.name, action.progress)
-                if action.progress.status in ("COMPLETED", "FAILED", "STOPPED"):
+                if action.progress.status in FINISHED:
                     with self._lock:
                         self.ended[action.name] = f"then {action.progress.status}"
             if kind is ActionKind.FORGET and first_pass:
-                if (
-                    self.options.stop_removed
-                    and action.progress
-                    and action.progress.status
-                    in (
-                        "INITIALIZING",
-                        "IN_PROGRESS",
-                    )
-                ):
+                running = action.progress is not None and action.progress.status in ONGOING
+                if self.options.stop_removed and running:
                     stops.append(action)
                 changes.append(lambda current, name=action.name: current.pop(name, None))  # type: ignore[misc]
                 self._outcome(action.name, "forgotten (its events stay in the Lake)")
@@ -266,7 +257,9 @@ class Applier:
     def _replan(self, place: Place) -> Plan:
         specs = self._place_specs(place)
         desired = Desired(
-            specs=specs, scope=Scope(self.saved.scope or ("",)), accounts=self.saved.accounts
+            specs=specs,
+            scope=Scope(self.saved.scope or ("",), self.saved.shard),
+            accounts=self.saved.accounts,
         )
         document = self.keeper.document
         observed = observe(self.connector.reader, desired, document, places=[place])

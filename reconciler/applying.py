@@ -23,7 +23,7 @@ from reconciler.desired import (
     Shard,
 )
 from reconciler.errors import ReconcileError
-from reconciler.observe import observe
+from reconciler.observe import observe, reachable
 from reconciler.plan import ActionKind, Plan
 from reconciler.planfile import SavedPlan, read_plan_file
 from reconciler.planning import PlanRequest, make_plan
@@ -69,7 +69,7 @@ def _saved_plan(request: ApplyRequest, state: StateDocument, connector: Connecto
         scope=Scope(saved.scope or ("",), saved.shard),
         accounts=saved.accounts,
     )
-    observed = observe(connector.reader, desired, state)
+    observed = reachable(observe(connector.reader, desired, state))
     reasons = stale_reasons(saved, state, observed.imports)
     if reasons:
         raise ReconcileError(

@@ -139,14 +139,15 @@ def parse_event_time(value: Any) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise _zone_missing(value.isoformat())
-        return value.astimezone(UTC)
-    if isinstance(value, date):
+        text = value.isoformat()  # checked below like any written time (fractions included)
+    elif isinstance(value, date):
         return datetime.combine(value, time(0), UTC)
-    if isinstance(value, int):
+    elif isinstance(value, int):
         return _from_epoch(value)
-    if not isinstance(value, str):
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
         raise _fail("time", f"must be an ISO 8601 time, a date or epoch seconds; got {value!r}")
-    text = value.strip()
     if text.isdigit():
         return _from_epoch(int(text))
     iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
@@ -162,6 +163,12 @@ def parse_event_time(value: Any) -> datetime:
         return parsed.replace(tzinfo=UTC)  # a bare date means midnight UTC
     if parsed.tzinfo is None:
         raise _zone_missing(text)
+    if parsed.microsecond:
+        raise _fail(
+            "time_fraction",
+            f"{value!r} has a fraction of a second; times are kept to the second (CloudTrail "
+            "matches log-file times to the minute), so drop the fraction",
+        )
     return parsed.astimezone(UTC)
 
 

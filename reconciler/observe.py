@@ -126,3 +126,15 @@ def _details(
         failures = reader.list_failures(listed.region, listed.import_id, FAILURES_SHOWN)
         detailed = replace(detailed, failures=tuple(failures))
     return detailed
+
+
+def reachable(observed: Observed) -> Observed:
+    """Observed, unless no place could be listed at all: then AWS was not reached (wrong
+    endpoint, no credentials), which is an error (exit 1), not something to plan around.
+    When only some places fail, their entries need attention and the others proceed."""
+    if observed.errors and not observed.places:
+        place, message = sorted(observed.errors.items())[0]
+        more = len(observed.errors) - 1
+        others = f" (and {more} more account/Region{'s' if more != 1 else ''})" if more else ""
+        raise CloudError(f"no import could be listed in {place[0]}/{place[1]}{others}: {message}")
+    return observed

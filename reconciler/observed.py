@@ -64,6 +64,3 @@ class Observed:
         """Changes only when imports appear or vanish, not when they progress (DESIGN.md)."""
         text = "\n".join(sorted(self.imports))
         return hashlib.sha256(text.encode()).hexdigest()
-
-    def in_place(self, place: Place) -> list[ObservedImport]:
-        return [obs for obs in self.imports.values() if (obs.account, obs.region) == place]

@@ -77,8 +77,12 @@ def read_plan_file(path: str) -> SavedPlan:
             f"plan file {path} has format_version {version!r}; this reconcile reads "
             f"{PLAN_FORMAT_VERSION}. Make the plan again with this version."
         )
+    options = document.get("options", {})
+    if not isinstance(options, dict) or not all(
+        isinstance(document.get(key, []), list) for key in ("actions", "specs", "unmanaged")
+    ):
+        raise ReconcileError(f"plan file {path} is damaged (unexpected structure); make it again.")
     try:
-        options = document.get("options", {})
         return SavedPlan(
             plan=Plan.from_json(document),
             specs=tuple(spec_from_json(item) for item in document.get("specs", [])),
@@ -88,7 +92,7 @@ def read_plan_file(path: str) -> SavedPlan:
             accounts={a["account"]: AccountAccess(**a) for a in options.get("accounts") or []},
             shard=Shard(*options["shard"]) if options.get("shard") else None,
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ReconcileError(
             f"plan file {path} is damaged ({type(exc).__name__}: {exc}); make the plan again."
         ) from None

@@ -205,6 +205,8 @@ class _Planner:
         failed = self._listing_failed(spec)
         if failed:
             return failed
+        if spec.import_id and spec.import_id != record.import_id:
+            return self._pinned(spec)  # the manifest names the import: it wins over state
         if record.identity != spec.identity:
             return self._identity_changed(spec, record)
         if record.intent is not None and record.import_id is None:
@@ -320,11 +322,10 @@ class _Planner:
         """An intent without ImportId: the StartImport may or may not have reached AWS."""
         assert record.intent is not None
         since = record.intent.at
-        matches = [
-            m
-            for m in self._unclaimed_matches(spec.identity)
-            if m.created is None or m.created >= since - CLOCK_SKEW
-        ]
+        # Any unmanaged import with this identity may be the one our StartImport made: no
+        # time filter (a runner's clock ahead of AWS's must not hide it), and one that existed
+        # before the start would have been adopted instead of started.
+        matches = self._unclaimed_matches(spec.identity)
         found = self._adopt_the_one(
             spec,
             matches,
@@ -358,6 +359,9 @@ class _Planner:
         if record.import_id:
             self.claimed.add(record.import_id)
         if spec.name in self.options.replace:
+            existing = self._existing_for_replacement(spec)
+            if existing is not None:
+                return existing
             return self._action(
                 spec,
                 ActionKind.REPLACE,
@@ -375,8 +379,24 @@ class _Planner:
             changes=changes,
         )
 
+    def _existing_for_replacement(self, spec: ImportSpec) -> Action | None:
+        """A confirmed replacement never starts what exists: an import that already has the
+        new identity (made in the console, say) is adopted instead."""
+        matches = self._unclaimed_matches(spec.identity)
+        return self._adopt_the_one(
+            spec,
+            matches,
+            "replacement confirmed, and an import with the new identity already exists "
+            "({status}): adopt it, nothing starts",
+            f"replacement confirmed, but {len(matches)} imports in AWS already have the new "
+            "identity ({ids}); pick one with import_id in the manifest",
+        )
+
     def _vanished(self, spec: ImportSpec, record: ImportRecord) -> Action:
         if spec.name in self.options.replace:
+            existing = self._existing_for_replacement(spec)
+            if existing is not None:
+                return existing
             return self._action(
                 spec,
                 ActionKind.REPLACE,

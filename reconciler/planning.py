@@ -20,7 +20,7 @@ from reconciler.desired import (
 )
 from reconciler.errors import ManifestError, UsageError
 from reconciler.manifest import LoadResult, load_manifests
-from reconciler.observe import observe
+from reconciler.observe import observe, reachable
 from reconciler.plan import ManifestHash
 from reconciler.planfile import SavedPlan
 from reconciler.planner import plan
@@ -84,7 +84,7 @@ def make_plan(
     desired, _ = load_desired(request.paths, request.shard)
     _check_names(desired, request)
     connector.use_accounts(desired.accounts)
-    observed = observe(connector.reader, desired, state)
+    observed = reachable(observe(connector.reader, desired, state))
     result = plan(desired, state, observed, now or datetime.now(UTC), request.options())
     return SavedPlan(
         plan=result,

@@ -30,9 +30,6 @@ class StateKeeper:
             self.document = self.store.write(self.document.with_records(current))
             return self.document
 
-    def record(self, name: str) -> ImportRecord | None:
-        return self.document.imports.get(name)
-
 
 def _same(before: dict[str, ImportRecord], after: dict[str, ImportRecord]) -> bool:
     if before.keys() != after.keys():

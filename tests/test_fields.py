@@ -54,6 +54,8 @@ def test_times_accepted(value: Any, expected: datetime) -> None:
         ("yesterday", "is not a time"),
         ("", "is not a time"),
         (1.5, "must be an ISO 8601 time"),
+        ("2026-01-07T00:00:00.500Z", "fraction of a second"),
+        (datetime(2026, 1, 7, 0, 0, 0, 500, tzinfo=UTC), "fraction of a second"),
         (None, "must be an ISO 8601 time"),
     ],
 )

@@ -97,15 +97,22 @@ class LakeWriter:
 
     def start_import(self, request: StartRequest) -> StartOutcome:
         """One StartImport call, never retried here; the caller decides what comes next."""
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            NoCredentialsError,
+            ParamValidationError,
+        )
 
         client = self.factory.cloudtrail_start_import(request.region)
         try:
             response = client.start_import(**request.parameters())
         except ClientError as exc:
             return _classify_client_error(exc)
-        except NoCredentialsError as exc:
+        except NoCredentialsError as exc:  # refused before sending
             return StartOutcome("rejected", code="NoCredentials", message=str(exc))
+        except ParamValidationError as exc:  # refused by botocore before sending
+            return StartOutcome("rejected", code="ParamValidation", message=str(exc))
         except BotoCoreError as exc:
             # Timeouts and lost connections: the request may have reached AWS.
             return StartOutcome("unknown", code=type(exc).__name__, message=str(exc))

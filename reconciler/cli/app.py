@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import click
@@ -43,7 +43,6 @@ __all__ = [
     "open_store",
     "output_format",
     "print_problems",
-    "readers",
     "render",
     "run",
     "shard_option",
@@ -203,11 +202,6 @@ def connections(settings: GlobalSettings) -> Any:
         settings.endpoint_url,
         options=settings.client_options(),
     )
-
-
-def readers(settings: GlobalSettings) -> Callable[[str], Any]:
-    """Readers per account with the run's own credentials (for commands without manifests)."""
-    return connections(settings).reader  # type: ignore[no-any-return]
 
 
 def emit_json(settings: GlobalSettings, document: Any) -> None:

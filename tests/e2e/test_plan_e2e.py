@@ -162,3 +162,17 @@ def test_completed_managed_imports_cost_only_list_calls(
     saved = make_plan(PlanRequest(paths=(paths,)), LocalStateStore(state_path).read(), connections)
     assert saved.plan.summary()["noop"] == 1500
     assert connections.calls() == {"ListImports": 2}
+
+
+def test_aws_out_of_reach_is_an_error_not_a_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No place could be listed (no credentials here): exit 1, for plan and apply alike."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.delenv("AWS_SESSION_TOKEN")
+    state = str(tmp_path / "s.json")
+    for command in (["plan"], ["apply", "--auto-approve"]):
+        code, _, err = invoke([*command, EXAMPLES, "--state", state], capsys)
+        assert code == 1, err
+        assert "no import could be listed" in err and "credentials" in err
