@@ -358,32 +358,46 @@ class _Planner:
         )
         if record.import_id:
             self.claimed.add(record.import_id)
-        if spec.name in self.options.replace:
-            existing = self._existing_for_replacement(spec)
-            if existing is not None:
-                return existing
+        return self._replace_or_attention(
+            spec,
+            record,
+            "identity changed; confirmed with --replace: a new import starts, the old "
+            "import's events stay, and events in both ranges are stored twice",
+            "identity changed (destination, source or range); a new import would store "
+            f"overlapping events twice. Confirm with --replace {spec.name}, or revert the entry",
+            changes,
+        )
+
+    def _vanished(self, spec: ImportSpec, record: ImportRecord) -> Action:
+        return self._replace_or_attention(
+            spec,
+            record,
+            f"import {record.import_id} no longer exists in AWS; confirmed with --replace: "
+            "a new import starts",
+            f"import {record.import_id} no longer exists in AWS; start a new one with "
+            f"--replace {spec.name}, or remove the entry",
+        )
+
+    def _replace_or_attention(
+        self,
+        spec: ImportSpec,
+        record: ImportRecord,
+        confirmed: str,
+        unconfirmed: str,
+        changes: tuple[Change, ...] = (),
+    ) -> Action:
+        """A new import only when --replace confirms it, and never one that exists: an import
+        that already has the new identity (made in the console, say) is adopted instead."""
+        if spec.name not in self.options.replace:
             return self._action(
                 spec,
-                ActionKind.REPLACE,
-                "identity changed; confirmed with --replace: a new import starts, the old "
-                "import's events stay, and events in both ranges are stored twice",
+                ActionKind.ATTENTION,
+                unconfirmed,
                 import_id=record.import_id,
                 changes=changes,
             )
-        return self._action(
-            spec,
-            ActionKind.ATTENTION,
-            "identity changed (destination, source or range); a new import would store "
-            f"overlapping events twice. Confirm with --replace {spec.name}, or revert the entry",
-            import_id=record.import_id,
-            changes=changes,
-        )
-
-    def _existing_for_replacement(self, spec: ImportSpec) -> Action | None:
-        """A confirmed replacement never starts what exists: an import that already has the
-        new identity (made in the console, say) is adopted instead."""
         matches = self._unclaimed_matches(spec.identity)
-        return self._adopt_the_one(
+        existing = self._adopt_the_one(
             spec,
             matches,
             "replacement confirmed, and an import with the new identity already exists "
@@ -391,25 +405,10 @@ class _Planner:
             f"replacement confirmed, but {len(matches)} imports in AWS already have the new "
             "identity ({ids}); pick one with import_id in the manifest",
         )
-
-    def _vanished(self, spec: ImportSpec, record: ImportRecord) -> Action:
-        if spec.name in self.options.replace:
-            existing = self._existing_for_replacement(spec)
-            if existing is not None:
-                return existing
-            return self._action(
-                spec,
-                ActionKind.REPLACE,
-                f"import {record.import_id} no longer exists in AWS; confirmed with --replace: "
-                "a new import starts",
-                import_id=record.import_id,
-            )
+        if existing is not None:
+            return existing
         return self._action(
-            spec,
-            ActionKind.ATTENTION,
-            f"import {record.import_id} no longer exists in AWS; start a new one with "
-            f"--replace {spec.name}, or remove the entry",
-            import_id=record.import_id,
+            spec, ActionKind.REPLACE, confirmed, import_id=record.import_id, changes=changes
         )
 
     # -- records whose entries left the manifests ----------------------------------------
