@@ -30,6 +30,7 @@ from reconciler.connect import Connector, Writer
 from reconciler.desired import Desired, Scope
 from reconciler.errors import CloudError
 from reconciler.faultpoints import crash_point
+from reconciler.fields import parse_time
 from reconciler.observe import observe
 from reconciler.observed import FINISHED, ONGOING, Place
 from reconciler.plan import STARTING, Action, ActionKind, Plan
@@ -224,7 +225,7 @@ class Applier:
         self, action: Action, now: datetime
     ) -> Callable[[dict[str, ImportRecord]], None]:
         """A failed import waiting out its backoff: state records when it may be retried."""
-        due = datetime.fromisoformat(str(action.not_before).replace("Z", "+00:00"))
+        due = parse_time(str(action.not_before))
 
         def change(current: dict[str, ImportRecord]) -> None:
             record = current.get(action.name)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from reconciler.fields import arn_parts
 from reconciler.observed import ObservedImport
 from reconciler.plan import ManifestHash
 from reconciler.spec import AccountAccess, ImportSpec
@@ -48,7 +49,7 @@ class Scope:
         return self.shard is None or self.shard.owns(account)
 
     def covers_record(self, record: ImportRecord) -> bool:
-        account = record.identity.destination.split(":")[4]
+        account = arn_parts(record.identity.destination)[0]
         return self.owns(account) and self.covers(record.manifest_file)
 
     def covers(self, manifest_file: str) -> bool:

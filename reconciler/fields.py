@@ -177,6 +177,11 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_time(text: str) -> datetime:
+    """The inverse of `format_time`, for times we stored (state, plan files, lock records)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
 def one_second_before(moment: datetime) -> datetime:
     return moment - timedelta(seconds=1)
 

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from reconciler.desired import Desired
 from reconciler.errors import CloudError
+from reconciler.fields import arn_parts
 from reconciler.observed import Observed, ObservedImport, Place
 from reconciler.plan import Failure
 from reconciler.state import ImportRecord, StateDocument
@@ -38,8 +39,7 @@ def places_of(desired: Desired, state: StateDocument) -> list[Place]:
     places = {(spec.account, spec.region) for spec in desired.specs}
     for record in state.imports.values():
         if desired.scope.covers_record(record):
-            parts = record.identity.destination.split(":")
-            places.add((parts[4], parts[3]))
+            places.add(arn_parts(record.identity.destination))
     return sorted(places)
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from reconciler.fields import arn_parts, format_time
+from reconciler.fields import arn_parts, format_time, parse_time
 
 
 @dataclass(frozen=True, order=True)
@@ -179,4 +179,4 @@ def spec_from_json(data: Any) -> ImportSpec:
 def _time_or_none(value: Any) -> datetime | None:
     if value is None:
         return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+    return parse_time(str(value))

@@ -14,12 +14,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from reconciler.errors import StateError
-from reconciler.fields import format_time
+from reconciler.fields import format_time, parse_time
 from reconciler.spec import Identity
 
 STATE_FORMAT_VERSION = 1
@@ -34,7 +34,7 @@ def _parse_time(value: Any) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise TypeError(f"expected a time string, got {value!r}")
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    return parse_time(value)
 
 
 def _required_time(value: Any) -> datetime:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.errors import LockError, StateError, UsageError
-from reconciler.fields import format_time
+from reconciler.fields import format_time, parse_time
 from reconciler.state import StateDocument
 
 if TYPE_CHECKING:
@@ -69,6 +69,10 @@ class LockInfo:
             f"command '{self.command}'{run}, lock ID {self.lock_id})"
         )
 
+    def to_bytes(self) -> bytes:
+        """The holder record as stored next to (or as) the lock."""
+        return (json.dumps(self.to_json(), indent=2) + "\n").encode("utf-8")
+
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = {
             "lock_id": self.lock_id,
@@ -94,7 +98,7 @@ class LockInfo:
             pid = data["pid"]
             if not isinstance(pid, int) or isinstance(pid, bool):
                 raise ValueError("pid must be an integer")
-            moment = datetime.fromisoformat(fields.pop("time").replace("Z", "+00:00"))
+            moment = parse_time(fields.pop("time"))
         except KeyError as exc:
             raise ValueError(f"a lock holder record has no {exc}") from None
         ci_run_url = data.get("ci_run_url")  # optional: records written before it existed lack it

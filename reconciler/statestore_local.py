@@ -148,7 +148,7 @@ class LocalStateStore:
             # Any record already there is stale (its holder is gone, or we would not hold the
             # OS lock): replace it.
             try:
-                _atomic_write(self.info_path, _info_bytes(info))
+                _atomic_write(self.info_path, info.to_bytes())
             except OSError as exc:
                 raise StateError(
                     f"state {self.describe()}: cannot record the lock holder in "
@@ -218,10 +218,6 @@ class LocalStateStore:
             for leftover in self.path.parent.glob(f".{_glob_escape(name)}.tmp-*"):
                 with suppress(OSError):
                     leftover.unlink()
-
-
-def _info_bytes(info: LockInfo) -> bytes:
-    return (json.dumps(info.to_json(), indent=2) + "\n").encode("utf-8")
 
 
 def _glob_escape(name: str) -> str:

@@ -277,7 +277,7 @@ class S3StateStore:
             raise StateError(problem)
 
     def _acquire(self, info: LockInfo, timeout: float) -> None:
-        body = _info_bytes(info)
+        body = info.to_bytes()
         deadline = time.monotonic() + timeout
         vanished = 0
         while True:
@@ -440,10 +440,6 @@ class S3StateStore:
         return StateError(
             f"state {self.describe()} {consequence}: {str(exc).rstrip('.')}.", hint=hint
         )
-
-
-def _info_bytes(info: LockInfo) -> bytes:
-    return (json.dumps(info.to_json(), indent=2) + "\n").encode("utf-8")
 
 
 def _duration(span: timedelta) -> str:
