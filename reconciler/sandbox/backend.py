@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 from moto.core.base_backend import BackendDict, BaseBackend
@@ -27,6 +27,7 @@ from reconciler.sandbox.stores import (
     DEFAULT_SELECTORS,
     EventDataStore,
     now_utc,
+    retained_event_ids,
     store_arn,
 )
 
@@ -60,11 +61,16 @@ class LakeBackend(BaseBackend):
         self.imports: dict[str, LakeImport] = {}
         self.import_order: list[LakeImport] = []
         self.ongoing: set[str] = set()
+        self.flaked: set[tuple[str, str]] = set()  # (ImportId, key) already failed once
 
     # ---- event data stores -------------------------------------------------------------
 
     @locked
-    def create_event_data_store(self, params: dict[str, Any]) -> EventDataStore:
+    def create_event_data_store(
+        self, params: dict[str, Any], ready_seconds: float | None = None
+    ) -> EventDataStore:
+        """A new store; it reports CREATED for `ready_seconds` (by default the
+        `store_ready_seconds` setting) before it is usable."""
         name = params.get("Name")
         if not name:
             raise errors.InvalidParameter("Name is required.")
@@ -85,9 +91,12 @@ class LakeBackend(BaseBackend):
             billing_mode=params.get("BillingMode") or "EXTENDABLE_RETENTION_PRICING",
             created=now,
             updated=now,
-            status="ENABLED" if start_ingestion else "STOPPED_INGESTION",
+            settled_status="ENABLED" if start_ingestion else "STOPPED_INGESTION",
             tags=params.get("TagsList") or [],
             kms_key_id=params.get("KmsKeyId"),
+        )
+        store.become_ready_after(
+            CONFIG.store_ready_seconds if ready_seconds is None else ready_seconds
         )
         self.stores[store.arn] = store
         return store
@@ -185,6 +194,8 @@ class LakeBackend(BaseBackend):
         store = self._resolve_store(reference)
         if store.status == "PENDING_DELETION":
             raise errors.InactiveEventDataStore(f"Event data store {store.arn} is inactive.")
+        if store.status == "CREATED":  # or starting ingestion would skip the CREATED period
+            raise errors.InvalidEventDataStoreStatus(f"Event data store {store.arn} is CREATED.")
         store.status = "ENABLED" if enabled else "STOPPED_INGESTION"
         store.updated = now_utc()
 
@@ -204,18 +215,16 @@ class LakeBackend(BaseBackend):
         return reader.list_trail_keys(self.account_id, imp.bucket, imp.prefix, imp.start, imp.end)
 
     def _process_file(self, imp: LakeImport, key: str, at: float) -> FileResult:
+        if key in CONFIG.flaky_keys and (imp.import_id, key) not in self.flaked:
+            self.flaked.add((imp.import_id, key))
+            return FileFailed("InternalError", "We encountered an internal error. Try again.")
         role = imp.source["S3BucketAccessRoleArn"]
-        if not reader.role_trusts_cloudtrail(self.account_id, role):
-            return FileFailed(
-                "AccessDenied", f"CloudTrail cannot assume {role} to read s3://{imp.bucket}/{key}."
-            )
-        records = reader.read_records(self.account_id, imp.bucket, key)
+        records = reader.read_as(self.account_id, role, imp.bucket, key)
         if isinstance(records, FileFailed):
             return records
         store = self.stores.get(imp.destination)
         retention = store.retention_days if store else DEFAULT_RETENTION_DAYS
-        oldest = datetime.fromtimestamp(at, UTC) - timedelta(days=retention)
-        kept = [r["eventID"] for r in records if _event_time(r["eventTime"]) >= oldest]
+        kept = retained_event_ids(records, datetime.fromtimestamp(at, UTC), retention)
         if store is not None:
             store.ingest(kept)
         return Ingested(len(kept))
@@ -227,12 +236,19 @@ class LakeBackend(BaseBackend):
         return imp
 
     def _refuse_if_ongoing(self) -> None:
-        self.advance_ongoing()
-        if self.ongoing:
-            raise errors.AccountHasOngoingImport(
-                f"Import {sorted(self.ongoing)[0]} is still in progress in account "
-                f"{self.account_id}, Region {self.region_name}."
-            )
+        """One ongoing import per account (`ongoing_scope` "account", across every Region
+        that has a backend) or per account and Region ("region"). Imports advance only on
+        reads, so each Region's are brought up to date before they count as ongoing; LOCK
+        is re-entrant and already held, so reaching into the other Regions cannot deadlock."""
+        account_wide = CONFIG.ongoing_scope == "account"
+        lakes = list(lake_backends[self.account_id].values()) if account_wide else [self]
+        for lake in sorted(lakes, key=lambda lake: lake.region_name):
+            lake.advance_ongoing()
+            if lake.ongoing:
+                raise errors.AccountHasOngoingImport(
+                    f"Import {sorted(lake.ongoing)[0]} is still in progress in account "
+                    f"{self.account_id}, Region {lake.region_name}."
+                )
 
     @locked
     def start_import(self, params: dict[str, Any]) -> LakeImport:
@@ -379,14 +395,6 @@ class LakeBackend(BaseBackend):
     @locked
     def set_store_status(self, reference: str, status: str) -> None:
         self._resolve_store(reference).status = status
-
-
-def _event_time(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.max.replace(tzinfo=UTC)  # unreadable: keep it rather than drop it
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 lake_backends: BackendDict[LakeBackend] = BackendDict(LakeBackend, "cloudtrail")

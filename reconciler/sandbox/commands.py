@@ -34,9 +34,22 @@ def sandbox() -> None:
               help="Fraction of StartImport: start, then answer 500.")  # fmt: skip
 @click.option("--fault-seed", type=int, default=None, envvar="RECONCILE_SANDBOX_FAULT_SEED",
               help="Seed for the fault choices (repeatable runs).")  # fmt: skip
+@click.option("--ongoing-scope", type=click.Choice(["account", "region"]), default="account",
+              show_default=True,
+              help="One ongoing import per account (all Regions), or per account and "
+                   "Region.")  # fmt: skip
+@click.option("--echo", type=click.Choice(["exact", "normalised"]), default="exact",
+              show_default=True,
+              help="How imports echo Destinations, S3LocationUri and times: as sent "
+                   "(exact), or store ID, URI slash toggled, EndEventTime at .999 s "
+                   "(normalised).")  # fmt: skip
+@click.option("--store-ready-seconds", type=click.FloatRange(min=0), default=0.0,
+              show_default=True, metavar="SECONDS",
+              help="A new event data store stays CREATED (imports refused) this long.")  # fmt: skip
 def serve(
     port: int, seed: bool, speed: float, init_seconds: float, latency_ms: float,
     throttle: float, lose_start_responses: float, fault_seed: int | None,
+    ongoing_scope: str, echo: str, store_ready_seconds: float,
 ) -> None:  # fmt: skip
     """Serve S3, IAM, STS, DynamoDB and CloudTrail Lake on 127.0.0.1 until interrupted."""
     from reconciler.sandbox import seed as seeding
@@ -49,6 +62,7 @@ def serve(
         handle = start_sandbox(
             port=port, seed=seed, speed=speed, init_seconds=init_seconds, latency_ms=latency_ms,
             throttle=throttle, lose_start_responses=lose_start_responses, fault_seed=fault_seed,
+            ongoing_scope=ongoing_scope, echo=echo, store_ready_seconds=store_ready_seconds,
         )  # fmt: skip
     except OSError as error:  # e.g. the port is taken
         raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {error}") from None

@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
+
+ONGOING_SCOPES = ("account", "region")
+ECHO_MODES = ("exact", "normalised")
 
 
 @dataclass
@@ -17,17 +20,42 @@ class SandboxConfig:
     throttle: float = 0.0  # fraction of CloudTrail calls answered with ThrottlingException
     lose_start_responses: float = 0.0  # fraction of StartImport calls answered with HTTP 500
     fault_seed: int | None = None  # makes the fault choices repeatable
+    # "account": one ongoing import per account across all Regions (AWS's wording);
+    # "region": one per account and Region.
+    ongoing_scope: str = "account"
+    # "exact": imports echo Destinations, S3LocationUri and the times as sent; "normalised":
+    # store ID for the ARN, the URI's trailing slash toggled, EndEventTime at .999 s.
+    echo: str = "exact"
+    store_ready_seconds: float = 0.0  # a new event data store stays CREATED this long
+    # S3 keys whose first read by each import fails with ErrorType InternalError: a failure
+    # that a retry cures, as a passing S3 error would be (the other failures need a fix).
+    flaky_keys: list[str] = field(default_factory=list)
 
     def update(self, changes: dict[str, Any]) -> None:
-        """Apply known keys (from JSON); unknown keys are a caller error."""
+        """Apply known keys (from JSON); unknown keys or bad values are a caller error, and
+        then nothing changes (the candidate is checked before any setting is applied)."""
         known = {field.name for field in fields(self)}
         unknown = set(changes) - known
         if unknown:
             raise ValueError(f"unknown sandbox settings: {sorted(unknown)}")
-        for name, value in changes.items():
-            setattr(self, name, value)
+        candidate = replace(self, **changes)
+        candidate.validate()
+        for name in changes:
+            setattr(self, name, getattr(candidate, name))
+
+    def validate(self) -> None:
         if self.speed <= 0:
             raise ValueError("speed must be > 0 files per second")
+        if self.ongoing_scope not in ONGOING_SCOPES:
+            raise ValueError(f"ongoing_scope must be one of {list(ONGOING_SCOPES)}")
+        if self.echo not in ECHO_MODES:
+            raise ValueError(f"echo must be one of {list(ECHO_MODES)}")
+        if not isinstance(self.flaky_keys, list) or not all(
+            isinstance(key, str) for key in self.flaky_keys
+        ):
+            raise ValueError("flaky_keys must be a list of S3 keys")
+        if self.store_ready_seconds < 0:
+            raise ValueError("store_ready_seconds must be >= 0")
 
     def as_dict(self) -> dict[str, Any]:
         return {field.name: getattr(self, field.name) for field in fields(self)}

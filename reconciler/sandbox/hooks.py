@@ -1,8 +1,10 @@
 """Test and demo hooks under `/_reconcile/` on the sandbox port (plain JSON over HTTP).
 
 GET  /_reconcile/stats          per store: events ingested, eventIDs ingested more than once
-GET  /_reconcile/config         current settings (speed, init_seconds, faults)
-POST /_reconcile/config         {"speed": 1000, "throttle": 0.5, "fault_seed": 7, ...}
+GET  /_reconcile/config         current settings (speed, init_seconds, faults, ongoing_scope,
+                                 echo, store_ready_seconds: see config.SandboxConfig)
+POST /_reconcile/config         {"speed": 1000, "throttle": 0.5, "fault_seed": 7,
+                                 "ongoing_scope": "region", "echo": "normalised", ...}
 POST /_reconcile/reset          clear every moto backend; {"seed": true} seeds again
 POST /_reconcile/seed           create the seeded demo world (idempotent)
 POST /_reconcile/bulk-imports   {"count", "destination", "status"?, "source"?,

@@ -17,6 +17,7 @@ from typing import Any
 from moto.cloudtrail.responses import CloudTrailResponse
 
 from reconciler.sandbox.backend import LakeBackend, lake_backends
+from reconciler.sandbox.echo import echoed
 
 JsonResponse = tuple[str, dict[str, str]]  # moto's (body, headers) response form
 
@@ -73,13 +74,13 @@ class LakeResponse(CloudTrailResponse):
 
     def start_import(self) -> JsonResponse:
         imp = self.lake.start_import(self._params())
-        return _json(imp.describe(with_statistics=False))
+        return _json(echoed(imp.describe(with_statistics=False)))
 
     def get_import(self) -> JsonResponse:
-        return _json(self.lake.get_import(self._params().get("ImportId")).describe())
+        return _json(echoed(self.lake.get_import(self._params().get("ImportId")).describe()))
 
     def stop_import(self) -> JsonResponse:
-        return _json(self.lake.stop_import(self._params().get("ImportId")).describe())
+        return _json(echoed(self.lake.stop_import(self._params().get("ImportId")).describe()))
 
     def list_imports(self) -> JsonResponse:
         params = self._params()
@@ -89,7 +90,7 @@ class LakeResponse(CloudTrailResponse):
             params.get("MaxResults"),
             params.get("NextToken"),
         )
-        result: dict[str, Any] = {"Imports": [imp.summary() for imp in imports]}
+        result: dict[str, Any] = {"Imports": [echoed(imp.summary()) for imp in imports]}
         if token:
             result["NextToken"] = token
         return _json(result)

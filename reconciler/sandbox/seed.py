@@ -90,7 +90,8 @@ def seed() -> None:
     s3 = s3_backends[ACCOUNT]["aws"]
     if BUCKET not in s3.buckets:
         s3.create_bucket(BUCKET, BUCKET_REGION)
-        # moto stores the x-amz-object-ownership header value as-is: a string.
+        # moto stores the x-amz-object-ownership header value as-is: a string. Without it
+        # the bucket would have ACLs enabled, and imports from it would be refused.
         bucket: Any = s3.buckets[BUCKET]
         bucket.ownership_rule = "BucketOwnerEnforced"
         for key, body in seeded_files():
@@ -104,7 +105,7 @@ def seed() -> None:
             params: dict[str, Any] = {"Name": name, "TerminationProtectionEnabled": False}
             if selectors:
                 params["AdvancedEventSelectors"] = selectors
-            lake.create_event_data_store(params)
+            lake.create_event_data_store(params, ready_seconds=0)  # they exist already
 
 
 def describe() -> str:

@@ -40,9 +40,13 @@ def start_sandbox(
     throttle: float = 0.0,
     lose_start_responses: float = 0.0,
     fault_seed: int | None = None,
+    ongoing_scope: str = "account",
+    echo: str = "exact",
+    store_ready_seconds: float = 0.0,
 ) -> SandboxHandle:
     """Serve S3, IAM, STS, DynamoDB and CloudTrail (with Lake imports) on 127.0.0.1:port
-    (0 picks a free port). Settings are process-wide: one sandbox per process."""
+    (0 picks a free port). Settings are process-wide: one sandbox per process; see
+    `config.SandboxConfig` for what each one does."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
@@ -59,7 +63,8 @@ def start_sandbox(
         {
             "speed": speed, "init_seconds": init_seconds, "latency_ms": latency_ms,
             "throttle": throttle, "lose_start_responses": lose_start_responses,
-            "fault_seed": fault_seed,
+            "fault_seed": fault_seed, "ongoing_scope": ongoing_scope, "echo": echo,
+            "store_ready_seconds": store_ready_seconds,
         }
     )  # fmt: skip
     if seed:

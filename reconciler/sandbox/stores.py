@@ -1,4 +1,8 @@
-"""Event data stores: deterministic ARNs, category from the selectors, what was ingested."""
+"""Event data stores: deterministic ARNs, category from the selectors, what was ingested.
+
+A new store may report CREATED for a while before it is usable (`store_ready_seconds`): its
+status is worked out on each read from `ready_at`, so nothing runs in the background.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # Fixed namespace so the same (account, Region, name) always gives the same store ARN: the
@@ -63,11 +67,30 @@ class EventDataStore:
     billing_mode: str
     created: datetime
     updated: datetime
-    status: str = "ENABLED"
+    # The status once ready; `status` reports CREATED instead until `ready_at`.
+    settled_status: str = "ENABLED"
+    ready_at: datetime | None = None
     tags: list[dict[str, str]] = field(default_factory=list)
     kms_key_id: str | None = None
     # eventID -> times ingested. Counts only, never the events: memory stays modest.
     ingested: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def status(self) -> str:
+        if self.ready_at is not None and now_utc() < self.ready_at:
+            return "CREATED"
+        return self.settled_status
+
+    @status.setter
+    def status(self, value: str) -> None:
+        """An explicit change (ingestion started or stopped, deletion, a test hook) wins over
+        the pending CREATED period."""
+        self.settled_status = value
+        self.ready_at = None
+
+    def become_ready_after(self, seconds: float) -> None:
+        """Report CREATED for `seconds` from creation, then the settled status."""
+        self.ready_at = self.created + timedelta(seconds=seconds) if seconds > 0 else None
 
     def describe(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -114,3 +137,19 @@ class EventDataStore:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def retained_event_ids(
+    records: list[dict[str, Any]], ingested_at: datetime, retention_days: int
+) -> list[str]:
+    """The eventIDs a store keeps: only events within its retention period are copied."""
+    oldest = ingested_at - timedelta(days=retention_days)
+    return [r["eventID"] for r in records if _event_time(r["eventTime"]) >= oldest]
+
+
+def _event_time(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)  # unreadable: keep it rather than drop it
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -156,6 +156,9 @@ def account_world(
         iam.create_role(RoleName=ACCESS_ROLE, AssumeRolePolicyDocument=access_trust)
     bucket = f"reconcile-trail-{account}"
     s3.create_bucket(Bucket=bucket)
+    # ACLs disabled, as imports require (a bucket without ownership controls has them on)
+    enforced = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=enforced)
     spec = TrailSpec(
         accounts=(account,),
         regions=(region,),

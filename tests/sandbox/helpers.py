@@ -48,6 +48,21 @@ def trail_file(records: list[dict[str, Any]]) -> bytes:
     return gzip.compress(json.dumps({"Records": records}).encode())
 
 
+ENFORCED = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+
+
+def trail_bucket(s3: Any, bucket: str, region: str = "us-east-1") -> None:
+    """Create a bucket imports accept: ACLs disabled (without ownership controls a bucket
+    has ACLs enabled, and StartImport refuses it)."""
+    extra = (
+        {}
+        if region == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    )
+    s3.create_bucket(Bucket=bucket, **extra)
+    s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=ENFORCED)
+
+
 def small_trail(
     s3: Any, bucket: str, start: datetime, end: datetime, prefix: str = "", seed_value: int = 7
 ) -> list[str]:

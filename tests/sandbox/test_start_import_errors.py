@@ -75,11 +75,13 @@ def test_source_errors(clean_sandbox: SandboxClient) -> None:
     s3.put_bucket_ownership_controls(
         Bucket="acl-logs", OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
     )
+    s3.create_bucket(Bucket="old-logs")  # no ownership controls: ACLs enabled
     for uri in (
         "reconcile-demo-trail/AWSLogs/",
         "s3://missing-bucket/",
         "s3://west-logs/",
         "s3://acl-logs/",
+        "s3://old-logs/",
     ):
         assert _refused(lambda uri=uri: start(ct, uri=uri)) == "InvalidImportSourceException", uri
     wrong_region = lambda: ct.start_import(  # noqa: E731
@@ -114,12 +116,26 @@ def test_parameter_errors(clean_sandbox: SandboxClient) -> None:
     assert _refused(lambda: ct.start_import(ImportId=unknown)) == "ImportNotFoundException"
 
 
-def test_one_ongoing_import_per_account_and_region(clean_sandbox: SandboxClient) -> None:
-    clean_sandbox.config(speed=2.0)
-    east = clean_sandbox.client("cloudtrail")
+def test_one_ongoing_import_per_account_by_default(fidelity_sandbox: SandboxClient) -> None:
+    fidelity_sandbox.config(speed=2.0)
+    east = fidelity_sandbox.client("cloudtrail")
     running = start(east)["ImportId"]
     assert _refused(lambda: start(east)) == "AccountHasOngoingImportException"
-    west = clean_sandbox.client("cloudtrail", "us-west-2")
+    west = fidelity_sandbox.client("cloudtrail", "us-west-2")
+    west_start = lambda: west.start_import(  # noqa: E731
+        Destinations=[seed.WEST_STORE_ARN], ImportSource=source(SINGLE)
+    )
+    assert _refused(west_start) == "AccountHasOngoingImportException"  # any Region counts
+    east.stop_import(ImportId=running)
+    assert west_start()["ImportStatus"] == "INITIALIZING"
+
+
+def test_one_ongoing_import_per_account_and_region(fidelity_sandbox: SandboxClient) -> None:
+    fidelity_sandbox.config(speed=2.0, ongoing_scope="region")
+    east = fidelity_sandbox.client("cloudtrail")
+    running = start(east)["ImportId"]
+    assert _refused(lambda: start(east)) == "AccountHasOngoingImportException"
+    west = fidelity_sandbox.client("cloudtrail", "us-west-2")
     other_region = west.start_import(
         Destinations=[seed.WEST_STORE_ARN], ImportSource=source(SINGLE)
     )
