@@ -27,18 +27,21 @@ from reconciler import apply_records as records
 from reconciler.apply_types import ApplyEvents, ApplyOptions, ApplyResult, SilentEvents
 from reconciler.aws.writer import StartOutcome, StartRequest
 from reconciler.connect import Connector, Writer
-from reconciler.desired import Desired, Scope
+from reconciler.desired import Desired, Scope, queue_key, queue_scope_of, store_backoff
 from reconciler.errors import CloudError
+from reconciler.failure_kinds import STORE_NOT_USABLE
 from reconciler.faultpoints import crash_point
 from reconciler.fields import parse_time
-from reconciler.observe import observe
-from reconciler.observed import FINISHED, ONGOING, Place
+from reconciler.observe import foreign_finished, observe
+from reconciler.observed import FINISHED, ONGOING, Observed, Place
 from reconciler.plan import STARTING, Action, ActionKind, Plan
 from reconciler.plan_facts import progress_of
 from reconciler.planfile import SavedPlan
-from reconciler.planner import plan
+from reconciler.planner import HELD, plan
+from reconciler.queues import QueueKey
+from reconciler.relist import look_again
 from reconciler.spec import ImportSpec
-from reconciler.state import ImportRecord
+from reconciler.state import ImportRecord, StateDocument
 from reconciler.statekeeper import StateKeeper
 
 STATE_ONLY = frozenset(
@@ -56,6 +59,23 @@ def _ongoing(action: Action) -> bool:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# A queue whose store changes in the last moment before every start this many times running
+# is left for the next run (someone else is busy there) rather than chased forever.
+MAX_WITHDRAWALS = 5
+_RESTLESS = (
+    f"imports kept appearing in the store right before each start ({MAX_WITHDRAWALS} times); "
+    "nothing was started. Run apply again once the store is quiet."
+)
+
+
+def _restore(current: dict[str, ImportRecord], name: str, before: ImportRecord | None) -> None:
+    """Undo an intent that was never sent: the record exactly as it was before it."""
+    if before is None:
+        current.pop(name, None)
+    else:
+        current[name] = before
 
 
 class Applier:
@@ -84,6 +104,7 @@ class Applier:
         self.started_here: set[str] = set()
         self.ended: dict[str, str] = {}  # status at which an import started here was last seen
         self.timed_out = False
+        self.start_gaps: list[float] = []  # seconds from the last ListImports to StartImport
         self._lock = threading.Lock()
 
     # -- the whole run ------------------------------------------------------------------
@@ -91,23 +112,31 @@ class Applier:
     def run(self) -> ApplyResult:
         shown = self.saved.plan
         self._record_state_only(shown.actions, first_pass=True)
-        places = sorted(
-            {
-                (a.account, a.region)
-                for a in shown.actions
-                if a.action in (*STARTING, ActionKind.QUEUED, ActionKind.PENDING)
-                or (self.options.wait and _ongoing(a))
-            }
-        )
+        busy_keys = {
+            self._queue_of(a.account, a.region)
+            for a in shown.actions
+            if a.action in (*STARTING, ActionKind.QUEUED, ActionKind.PENDING)
+            or (self.options.wait and _ongoing(a))
+        }
+        queues: dict[QueueKey, set[Place]] = {key: set() for key in busy_keys}
+        known = {(a.account, a.region) for a in shown.actions}
+        known |= {(spec.account, spec.region) for spec in self.saved.specs}
+        for place in known:
+            key = self._queue_of(*place)
+            if key in queues:
+                queues[key].add(place)
         deadline = (
             time.monotonic() + self.options.wait_timeout
             if self.options.wait and self.options.wait_timeout is not None
             else None
         )
-        if places and not self.stop.is_set():
-            workers = max(1, min(self.options.parallelism, len(places)))
+        if queues and not self.stop.is_set():
+            workers = max(1, min(self.options.parallelism, len(queues)))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as pool:
-                futures = [pool.submit(self._work_place, place, deadline) for place in places]
+                futures = [
+                    pool.submit(self._work_queue, key, tuple(sorted(places)), deadline)
+                    for key, places in sorted(queues.items())
+                ]
                 try:
                     for future in futures:
                         future.result()
@@ -125,7 +154,12 @@ class Applier:
             attention=set(self.attention),
             timed_out=self.timed_out,
             interrupted=self.stop.is_set(),
+            start_gaps=list(self.start_gaps),
         )
+
+    def _queue_of(self, account: str, region: str) -> QueueKey:
+        scope = queue_scope_of(account, self.options.plan_options, self.saved.accounts)
+        return queue_key(account, region, scope)
 
     def _final_outcome(self, name: str) -> str:
         text = self.outcomes.get(name, "nothing to do")
@@ -246,41 +280,45 @@ class Applier:
         except CloudError as exc:
             self._outcome(action.name, f"forgotten, but StopImport failed: {exc}", error=True)
 
-    # -- one account and Region -----------------------------------------------------------
+    # -- one queue (an account, or an account and Region) ---------------------------------
 
-    def _place_specs(self, place: Place) -> tuple[ImportSpec, ...]:
-        return tuple(
+    def _desired(self, places: tuple[Place, ...]) -> Desired:
+        specs = tuple(
             spec
             for spec in self.saved.specs
-            if (spec.account, spec.region) == place and spec.name not in self.given_up
+            if (spec.account, spec.region) in places and spec.name not in self.given_up
         )
-
-    def _replan(self, place: Place) -> Plan:
-        specs = self._place_specs(place)
-        desired = Desired(
+        return Desired(
             specs=specs,
             scope=Scope(self.saved.scope or ("",), self.saved.shard),
             accounts=self.saved.accounts,
         )
+
+    def _replan(self, places: tuple[Place, ...]) -> tuple[Plan, Observed, StateDocument]:
+        """Observe the queue's places and plan them again; also returns what was seen and the
+        state it was planned on (the re-list before a start plans on them again)."""
+        desired = self._desired(places)
         document = self.keeper.document
-        observed = observe(self.connector.reader, desired, document, places=[place])
+        observed = observe(self.connector.reader, desired, document, places=places)
+        self.keeper.remember_foreign(foreign_finished(observed, document))
         result = plan(desired, document, observed, self.clock(), self.options.plan_options)
-        names = {spec.name for spec in specs}
-        # Forgets and renames were settled by the first pass; a place sees only its entries.
+        names = {spec.name for spec in desired.specs}
+        # Forgets and renames were settled by the first pass; a queue sees only its entries.
         kept = tuple(
             a
             for a in result.actions
             if a.name in names and a.action not in (ActionKind.FORGET, ActionKind.RENAME)
         )
-        return replace(result, actions=kept)
+        return replace(result, actions=kept), observed, document
 
-    def _work_place(self, place: Place, deadline: float | None) -> None:
+    def _work_queue(self, key: QueueKey, places: tuple[Place, ...], deadline: float | None) -> None:
         resolving = False  # after an unknown outcome without --wait: one more look, no start
+        withdrawn = 0  # starts called off because the store changed in the last moment
         while not self.stop.is_set():
             try:
-                current = self._replan(place)
+                current, observed, basis = self._replan(places)
             except CloudError as exc:
-                self._place_error(place, exc)
+                self._place_error(key, exc)
                 return
             self._record_state_only(current.actions, first_pass=False)
             for action in current.of_kind(ActionKind.RUNNING):
@@ -289,24 +327,33 @@ class Applier:
             starter = next((a for a in current.actions if a.action in STARTING), None)
             if starter is not None and not resolving:
                 try:
-                    outcome = self._start(starter)
+                    outcome = self._start(starter, places, observed, basis)
                 except CloudError as exc:  # e.g. the account's role cannot be assumed
-                    self._place_error(place, exc)
+                    self._place_error(key, exc)
                     return
+                if outcome is None:  # the store changed: plan again before anything starts
+                    withdrawn += 1
+                    if withdrawn > MAX_WITHDRAWALS:
+                        self._place_error(key, CloudError(_RESTLESS))
+                        return
+                    continue
                 if outcome.kind == "unknown" and not self.options.wait:
                     resolving = True
                     self._sleep(min(self.options.poll_interval, 1.0))
                 elif not self.options.wait:
                     return
                 elif outcome.kind == "refused":
-                    self._sleep(max(self.options.poll_interval, 5.0))
+                    # Another import runs in the account (perhaps one nobody manages, in a
+                    # Region this queue does not list): look again after a poll, not at once.
+                    self._sleep(self.options.poll_interval)
                 continue
             if resolving or not self.options.wait:
                 return
             busy = [
                 action
                 for action in current.actions
-                if action.action in (ActionKind.PENDING, ActionKind.QUEUED) or _ongoing(action)
+                if (action.action in (ActionKind.PENDING, ActionKind.QUEUED) or _ongoing(action))
+                and action.blocked_by != HELD
             ]
             if not busy:
                 return
@@ -321,20 +368,20 @@ class Applier:
             crash_point("waiting")
             running = [action for action in current.actions if _ongoing(action)]
             if running and running[0].import_id:
-                self._follow(place, running[0], deadline)
+                self._follow(running[0], deadline)
             else:
                 self._sleep(self.options.poll_interval)
 
-    def _follow(self, place: Place, action: Action, deadline: float | None) -> None:
+    def _follow(self, action: Action, deadline: float | None) -> None:
         """Poll one running import with GetImport alone until it finishes (a full re-plan
-        lists every import of the place: too much to repeat every few seconds)."""
-        reader = self.connector.reader(place[0])
+        lists every import of the queue: too much to repeat every few seconds)."""
+        reader = self.connector.reader(action.account)
         while not self.stop.is_set():
             self._sleep(self.options.poll_interval)
             if deadline is not None and time.monotonic() >= deadline:
                 return
             try:
-                seen = reader.get_import(place[1], action.import_id or "")
+                seen = reader.get_import(action.region, action.import_id or "")
             except CloudError:
                 return  # the next re-plan reports it
             progress = progress_of(seen)
@@ -345,15 +392,23 @@ class Applier:
     def _sleep(self, seconds: float) -> None:
         self.stop.wait(seconds)
 
-    def _place_error(self, place: Place, exc: CloudError) -> None:
-        text = f"{place[0]}/{place[1]}: {exc}"
+    def _place_error(self, key: QueueKey, exc: CloudError) -> None:
+        text = f"{key[0]}/{key[1]}: {exc}" if key[1] else f"{key[0]}: {exc}"
         with self._lock:
             self.errors.append(text)
         self.events.message(None, text)
 
     # -- StartImport ----------------------------------------------------------------------
 
-    def _start(self, action: Action) -> StartOutcome:
+    def _start(
+        self,
+        action: Action,
+        places: tuple[Place, ...],
+        observed: Observed,
+        basis: StateDocument,
+    ) -> StartOutcome | None:
+        """Intent, a last look at the store, StartImport, its answer; None when the last
+        look called the start off (the record is as it was, nothing was sent)."""
         spec = self.specs[action.name]
         kind = (
             "retry"
@@ -362,11 +417,26 @@ class Applier:
         )
         writer = self.connector.writer(spec.account)  # credentials first: no intent without
         now = self.clock()
+        before = basis.imports.get(spec.name)
         self.keeper.update(
             lambda current: current.__setitem__(
                 spec.name, records.intent(spec, kind, current.get(spec.name), now)
             )
         )
+        verdict = look_again(
+            self.connector.reader(spec.account),
+            spec,
+            action,
+            lambda seen: plan(
+                self._desired(places), basis, seen, self.clock(), self.options.plan_options
+            ),
+            observed,
+            basis,
+        )
+        if verdict.changed:
+            self.keeper.update(lambda current: _restore(current, spec.name, before))
+            self._outcome(spec.name, f"not started: {verdict.reason}; planning again")
+            return None
         request = StartRequest(
             region=spec.region,
             account=spec.account,
@@ -378,16 +448,19 @@ class Applier:
             start=spec.start,
             end=spec.end,
         )
-        outcome = self._call_start(writer, request)
+        outcome = self._call_start(writer, request, verdict.answered_at)
         crash_point("after_start")
         self._record_start(spec, kind, outcome)
         return outcome
 
-    def _call_start(self, writer: Writer, request: StartRequest) -> StartOutcome:
+    def _call_start(self, writer: Writer, request: StartRequest, listed_at: float) -> StartOutcome:
         """StartImport, sent again only after throttling (which proves nothing started)."""
         delay = self.options.throttle_backoff
         for attempt in range(self.options.throttle_retries + 1):
             crash_point("before_start")
+            if attempt == 0:
+                with self._lock:
+                    self.start_gaps.append(time.monotonic() - listed_at)
             outcome = writer.start_import(request)
             if not outcome.throttled or attempt == self.options.throttle_retries:
                 return outcome
@@ -404,9 +477,14 @@ class Applier:
             if outcome.kind == "started" and outcome.import_id:
                 current[spec.name] = records.started(record, outcome.import_id, outcome.status, now)
             elif outcome.kind == "refused":
-                current[spec.name] = records.refused(record, outcome.describe(), now)
+                refused = records.refused(record, outcome.describe(), now, outcome.code)
+                if outcome.code in STORE_NOT_USABLE:  # not usable yet: try later, with backoff
+                    backoff = self.options.plan_options.retry_backoff
+                    wait = store_backoff(refused, STORE_NOT_USABLE, backoff)
+                    refused = records.retry_due(refused, now + wait)
+                current[spec.name] = refused
             elif outcome.kind == "rejected":
-                current[spec.name] = records.rejected(record, outcome.describe(), now)
+                current[spec.name] = records.rejected(record, outcome.describe(), now, outcome.code)
             else:
                 current[spec.name] = records.unknown(record, outcome.describe(), now)
 

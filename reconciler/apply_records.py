@@ -126,22 +126,26 @@ def started(
     )
 
 
-def refused(record: ImportRecord, error: str, now: datetime) -> ImportRecord:
+def refused(
+    record: ImportRecord, error: str, now: datetime, code: str | None = None
+) -> ImportRecord:
     """AWS turned the call away before starting anything; it does not count as an attempt."""
     return replace(
         record,
         intent=None,
-        attempts=_last_attempt(record, outcome="refused", error=error),
+        attempts=_last_attempt(record, outcome="refused", error=error, code=code),
         updated_at=now,
     )
 
 
-def rejected(record: ImportRecord, error: str, now: datetime) -> ImportRecord:
+def rejected(
+    record: ImportRecord, error: str, now: datetime, code: str | None = None
+) -> ImportRecord:
     """A request error: nothing started, but it counts (a bad source does not fix itself)."""
     return replace(
         record,
         intent=None,
-        attempts=_last_attempt(record, outcome="rejected", error=error),
+        attempts=_last_attempt(record, outcome="rejected", error=error, code=code),
         updated_at=now,
     )
 

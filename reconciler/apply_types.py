@@ -43,3 +43,6 @@ class ApplyResult:
     attention: set[str]
     timed_out: bool = False
     interrupted: bool = False
+    # Per StartImport sent: seconds from the last ListImports answer to the request (the
+    # window in which an import started elsewhere could still be duplicated).
+    start_gaps: list[float] = field(default_factory=list)

@@ -16,6 +16,7 @@ from reconciler.apply_types import ApplyEvents, ApplyOptions, ApplyResult
 from reconciler.connect import Connector
 from reconciler.desired import (
     DEFAULT_GRACE,
+    DEFAULT_QUEUE_SCOPE,
     DEFAULT_RETRY_BACKOFF,
     Desired,
     PlanOptions,
@@ -23,10 +24,11 @@ from reconciler.desired import (
     Shard,
 )
 from reconciler.errors import ReconcileError
-from reconciler.observe import observe, reachable
-from reconciler.plan import ActionKind, Plan
+from reconciler.observe import foreign_finished, observe, reachable
+from reconciler.observed import Observed
+from reconciler.plan import SHOWN_STARTING, ActionKind, Plan
 from reconciler.planfile import SavedPlan, read_plan_file
-from reconciler.planning import PlanRequest, make_plan
+from reconciler.planning import PlanRequest, plan_and_observed
 from reconciler.state import StateDocument
 from reconciler.statekeeper import StateKeeper
 from reconciler.statestore import StateStore
@@ -47,6 +49,8 @@ class ApplyRequest:
     retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
     grace: timedelta = DEFAULT_GRACE
     shard: Shard | None = None
+    retry: tuple[str, ...] = ()
+    queue_scope: str = DEFAULT_QUEUE_SCOPE
 
     def plan_request(self) -> PlanRequest:
         return PlanRequest(
@@ -56,12 +60,16 @@ class ApplyRequest:
             retry_backoff=self.retry_backoff,
             grace=self.grace,
             shard=self.shard,
+            retry=self.retry,
+            queue_scope=self.queue_scope,
         )
 
 
-def _saved_plan(request: ApplyRequest, state: StateDocument, connector: Connector) -> SavedPlan:
+def _saved_plan(
+    request: ApplyRequest, state: StateDocument, connector: Connector
+) -> tuple[SavedPlan, Observed]:
     if request.plan_file is None:
-        return make_plan(request.plan_request(), state, connector)
+        return plan_and_observed(request.plan_request(), state, connector)
     saved = read_plan_file(request.plan_file)
     connector.use_accounts(saved.accounts)
     desired = Desired(
@@ -76,7 +84,7 @@ def _saved_plan(request: ApplyRequest, state: StateDocument, connector: Connecto
             f"the saved plan {request.plan_file} is stale: {'; '.join(reasons)}. Nothing was "
             "applied; make a new plan (reconcile plan --out FILE) and review it."
         )
-    return saved
+    return saved, observed
 
 
 def worth_applying(plan: Plan, wait: bool) -> bool:
@@ -97,12 +105,14 @@ def run_apply(
 ) -> ApplyResult:
     with store.lock(request.command, request.lock_timeout):
         state = store.read()
-        saved = _saved_plan(request, state, connector)
+        saved, observed = _saved_plan(request, state, connector)
         show(saved.plan)
         if not worth_applying(saved.plan, options.wait):
             # Nothing to change, but what was observed is recorded (no confirmation needed:
             # it only writes down facts), so state does not keep a stale INITIALIZING.
-            quiet = Applier(saved, StateKeeper(store, state), connector, options, None, stop)
+            keeper = StateKeeper(store, state)
+            keeper.remember_foreign(foreign_finished(observed, state))
+            quiet = Applier(saved, keeper, connector, options, None, stop)
             quiet.record_only()
             return ApplyResult(
                 plan=saved.plan,
@@ -118,9 +128,13 @@ def run_apply(
                 replace=frozenset(saved.replace),
                 retry_backoff=request.retry_backoff,
                 grace=request.grace,
+                retry=frozenset(saved.retry),
+                queue_scope=saved.queue_scope,
+                startable=frozenset(a.name for a in saved.plan.of_kind(*SHOWN_STARTING)),
             ),
         )
         keeper = StateKeeper(store, state)
+        keeper.remember_foreign(foreign_finished(observed, state))
         applier = Applier(saved, keeper, connector, options, events, stop)
         return applier.run()
 

@@ -70,6 +70,11 @@ class Desired:
 
 DEFAULT_RETRY_BACKOFF = timedelta(seconds=60)
 MAX_RETRY_BACKOFF = timedelta(hours=1)
+# A store not usable yet (being created, say) is tried again with backoff for this long, then
+# it needs a person: it is no longer a store that is about to be ready.
+STORE_WAIT_LIMIT = timedelta(hours=24)
+QUEUE_SCOPES = ("account", "region")
+DEFAULT_QUEUE_SCOPE = "account"  # AWS words its limit as one ongoing import per account
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,44 @@ class PlanOptions:
     replace: frozenset[str] = frozenset()  # names whose replacement is confirmed
     grace: timedelta = DEFAULT_GRACE
     retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF  # doubles per attempt, at most an hour
+    retry: frozenset[str] = frozenset()  # --retry: the person says the cause of failure is fixed
+    queue_scope: str = DEFAULT_QUEUE_SCOPE  # "account" | "region"; accounts: may override
+    # During apply: only entries the shown plan said may start (None: any). Others that would
+    # start now wait for the next run, which shows them first (DESIGN.md, "Apply safety").
+    startable: frozenset[str] | None = None
+
+
+def queue_scope_of(
+    account: str, options: PlanOptions, accounts: Mapping[str, AccountAccess]
+) -> str:
+    access = accounts.get(account)
+    return (access.queue_scope if access else None) or options.queue_scope
+
+
+def queue_key(account: str, region: str, scope: str) -> tuple[str, str]:
+    """The queue an import waits in: (account, "") per account, (account, Region) per Region."""
+    return (account, region if scope == "region" else "")
+
+
+def store_refused_since(record: ImportRecord, codes: frozenset[str]) -> datetime | None:
+    """When the trailing run of StartImport refusals for a store not usable yet began."""
+    since = None
+    for attempt in reversed(record.attempts):
+        if attempt.outcome != "refused" or attempt.code not in codes:
+            break
+        since = attempt.at
+    return since
+
+
+def store_backoff(record: ImportRecord, codes: frozenset[str], backoff: timedelta) -> timedelta:
+    """The wait before trying a store that refused again: doubling per refusal in a row."""
+    run = 0
+    for attempt in reversed(record.attempts):
+        if attempt.outcome != "refused" or attempt.code not in codes:
+            break
+        run += 1
+    doubled: timedelta = backoff * (1 << min(max(run - 1, 0), 16))
+    return min(doubled, MAX_RETRY_BACKOFF)
 
 
 def retry_not_before(

@@ -216,11 +216,18 @@ def _accounts(context: _FileContext, header: ManifestHeader) -> list[AccountAcce
     found = []
     for account, access in (header.accounts or {}).items():
         path = ("accounts", account)
-        if (access.role_arn is None) == (access.profile is None):
-            context.add(path, "give exactly one of role_arn and profile", at_key=True)
+        if access.role_arn is not None and access.profile is not None:
+            context.add(path, "give one of role_arn and profile, not both", at_key=True)
             continue
-        if access.profile is not None and (access.external_id or access.session_name):
-            context.add(path, "external_id and session_name go with role_arn, not profile")
+        if access.role_arn is None and access.profile is None and access.queue_scope is None:
+            context.add(
+                path,
+                "give role_arn or profile (or queue_scope alone, for the run's own credentials)",
+                at_key=True,
+            )
+            continue
+        if access.role_arn is None and (access.external_id or access.session_name):
+            context.add(path, "external_id and session_name go with role_arn")
             continue
         if access.role_arn is not None and f":{account}:role/" not in access.role_arn:
             context.add(
@@ -236,6 +243,7 @@ def _accounts(context: _FileContext, header: ManifestHeader) -> list[AccountAcce
                 external_id=access.external_id,
                 session_name=access.session_name,
                 profile=access.profile,
+                queue_scope=access.queue_scope,
                 location=f"{context.path}:{where.line}:{where.column}",
             )
         )

@@ -137,6 +137,11 @@ class AccountAccess(_Model):
     profile: Annotated[str, Field(min_length=1)] | None = Field(
         None, description="A named profile from the AWS shared config files instead of a role."
     )
+    queue_scope: Literal["account", "region"] | None = Field(
+        None,
+        description="One ongoing import per account (the default, as AWS words its limit), or "
+        "per account and Region for accounts known to allow one per Region.",
+    )
 
 
 AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]

@@ -13,21 +13,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime
 from types import MappingProxyType
 from typing import Protocol
 
 from reconciler.desired import Desired
 from reconciler.errors import CloudError
 from reconciler.fields import arn_parts
-from reconciler.observed import Observed, ObservedImport, Place
+from reconciler.observed import FINISHED, Observed, ObservedImport, Place
 from reconciler.plan import Failure
-from reconciler.state import ImportRecord, StateDocument
+from reconciler.state import ForeignImport, ImportRecord, StateDocument
 
 FAILURES_SHOWN = 5
 
 
 class ImportReader(Protocol):
-    def list_imports(self, region: str) -> list[ObservedImport]: ...
+    def list_imports(self, region: str, destination: str | None = None) -> list[ObservedImport]: ...
     def get_import(self, region: str, import_id: str) -> ObservedImport: ...
     def list_failures(
         self, region: str, import_id: str, limit: int | None = None
@@ -68,6 +69,63 @@ def _adoption_destinations(desired: Desired, state: StateDocument) -> set[str]:
     return wanted
 
 
+def _from_cache(listed: ObservedImport, known: ForeignImport) -> ObservedImport:
+    """A finished import no entry manages, as apply cached it: no GetImport needed."""
+    return replace(
+        listed,
+        detailed=True,
+        source_uri=known.source_uri,
+        start=known.start,
+        end=known.end,
+        statistics={"EventsCompleted": known.events} if known.events is not None else None,
+    )
+
+
+def cached(listed: ObservedImport, state: StateDocument) -> ObservedImport | None:
+    """The cached details of a foreign import, while ListImports shows it unchanged."""
+    known = state.foreign.get(listed.import_id)
+    if known is None or known.status != listed.status:
+        return None
+    if _to_second(known.updated) != _to_second(listed.updated):
+        return None  # retried (or stopped) since it was cached: its statistics changed
+    return _from_cache(listed, known)
+
+
+def _to_second(moment: datetime | None) -> datetime | None:
+    """State keeps times to the second; AWS's may carry a fraction."""
+    return moment.replace(microsecond=0) if moment is not None else None
+
+
+def foreign_finished(observed: Observed, state: StateDocument) -> dict[str, ForeignImport]:
+    """Finished, detailed imports no record knows, not yet cached as they are now: what
+    apply adds to the state's `foreign_imports` (plan never writes it)."""
+    managed = {
+        id_
+        for record in state.imports.values()
+        for id_ in [record.import_id, *(a.import_id for a in record.attempts)]
+        if id_
+    }
+    found = {}
+    for seen in observed.imports.values():
+        if seen.import_id in managed or not seen.detailed or seen.status not in FINISHED:
+            continue
+        if seen.destination is None or seen.source_uri is None:
+            continue
+        entry = ForeignImport(
+            import_id=seen.import_id,
+            destination=seen.destination,
+            source_uri=seen.source_uri,
+            start=seen.start,
+            end=seen.end,
+            status=seen.status,
+            updated=seen.updated,
+            events=(seen.statistics or {}).get("EventsCompleted"),
+        )
+        if cached(seen, state) is None:
+            found[seen.import_id] = entry
+    return found
+
+
 def observe(
     reader_for: Callable[[str], ImportReader],
     desired: Desired,
@@ -86,7 +144,7 @@ def observe(
         try:
             reader = reader_for(account)  # may fail alone: e.g. its role cannot be assumed
             found = [
-                _details(reader, listed, by_id.get(listed.import_id), adoptable)
+                _details(reader, listed, by_id.get(listed.import_id), adoptable, state)
                 for listed in reader.list_imports(region)
             ]
         except CloudError as exc:
@@ -115,12 +173,20 @@ def observe(
 
 
 def _details(
-    reader: ImportReader, listed: ObservedImport, record: ImportRecord | None, adoptable: set[str]
+    reader: ImportReader,
+    listed: ObservedImport,
+    record: ImportRecord | None,
+    adoptable: set[str],
+    state: StateDocument,
 ) -> ObservedImport:
     if record is not None and record.final and listed.status == "COMPLETED":
         return _from_record(listed, record)
     if record is None and listed.destination not in adoptable:
         return listed  # unmanaged, and no entry could adopt it: the listing is enough
+    if record is None:
+        known = cached(listed, state)
+        if known is not None:
+            return known
     detailed = reader.get_import(listed.region, listed.import_id)
     if record is not None and detailed.status in ("FAILED", "STOPPED"):
         failures = reader.list_failures(listed.region, listed.import_id, FAILURES_SHOWN)

@@ -4,7 +4,7 @@ The printed plan and the applied plan are the same object (DESIGN.md, "Flow"). I
 pinned (DESIGN.md, "Plan JSON"): top-level `format_version`, `basis`, `summary`, `actions`,
 `unmanaged`; each action `name`, `action`, `reason`, `account`, `region`, `destination`,
 `import_id`, `identity`, `attributes`, `changes`, `progress`, `queue_position`, `blocked_by`,
-`failures` (plus `manifest`, where the entry is written, and `outcome` once applied).
+`failures`, `findings` (plus `manifest`, where the entry is written, and `outcome` once applied).
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ CHANGING = frozenset(
 )
 # Kinds that start an import (StartImport) when applied.
 STARTING = frozenset({ActionKind.CREATE, ActionKind.RETRY, ActionKind.REPLACE})
+# Kinds a shown plan promises may start during apply (now, or later in the same run).
+SHOWN_STARTING = frozenset({*STARTING, ActionKind.QUEUED, ActionKind.PENDING})
 
 # How the summary line words each kind: "Plan: 2 to create, 4 unchanged, 1 running".
 SUMMARY_WORDS = {
@@ -102,6 +104,24 @@ class Failure:
     last_updated: str | None = None
 
 
+class Severity(StrEnum):
+    ERROR = "error"  # makes the action `attention`
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A fact about an action a reviewer must see (DESIGN.md, "Preflight (Pinned keys)").
+
+    `code` is stable (README lists every one); an `error` makes the action `attention`."""
+
+    code: str
+    severity: Severity
+    message: str
+    fix: str
+
+
 @dataclass(frozen=True)
 class Action:
     name: str
@@ -118,6 +138,7 @@ class Action:
     queue_position: int | None = None
     blocked_by: str | None = None
     failures: tuple[Failure, ...] = ()
+    findings: tuple[Finding, ...] = ()
     not_before: str | None = None  # a FAILED/STOPPED import's retry waits until then (backoff)
     manifest: str | None = None  # "file:line:column" of the entry, when it is in a manifest
     previous_name: str | None = None  # for rename: the name in state before
@@ -238,6 +259,9 @@ def _action_from_json(data: dict[str, Any]) -> Action:
     values["identity"] = IdentityView(**values["identity"])
     values["changes"] = tuple(Change(**c) for c in values.get("changes", ()))
     values["failures"] = tuple(Failure(**f) for f in values.get("failures", ()))
+    values["findings"] = tuple(
+        Finding(**{**f, "severity": Severity(f["severity"])}) for f in values.get("findings", ())
+    )
     progress = values.get("progress")
     values["progress"] = Progress(**progress) if progress else None
     return Action(**values)

@@ -14,23 +14,38 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from reconciler.desired import (
     CLOCK_SKEW,
+    STORE_WAIT_LIMIT,
     Desired,
     PlanOptions,
+    queue_key,
+    queue_scope_of,
     retry_not_before,
+    store_refused_since,
 )
+from reconciler.failure_kinds import STORE_NOT_USABLE, user_fixes
 from reconciler.fields import arn_parts, format_time
 from reconciler.observed import ONGOING, Observed, ObservedImport
+from reconciler.overlaps import (
+    allowed_finding,
+    events_at_stake,
+    holders_of,
+    overlap_finding,
+    overlapping,
+    store_key,
+)
 from reconciler.plan import (
+    STARTING,
     Action,
     ActionKind,
     Basis,
     Change,
+    Finding,
     Plan,
     UnmanagedImport,
 )
@@ -44,7 +59,7 @@ from reconciler.plan_facts import (
     spec_document,
     view,
 )
-from reconciler.queues import assign_queues
+from reconciler.queues import QueueKey, assign_queues
 from reconciler.spec import Identity, ImportSpec, attributes_document
 from reconciler.state import ImportRecord, StateDocument
 
@@ -61,6 +76,7 @@ class _Planner:
 
     def __post_init__(self) -> None:
         self.desired_names = {spec.name for spec in self.desired.specs}
+        self.wanted = {spec.identity: spec.name for spec in self.desired.specs}
         self.managed_ids = {
             id_
             for record in self.state.imports.values()
@@ -76,6 +92,12 @@ class _Planner:
             for name, record in sorted(self.state.imports.items())
             if name not in self.desired_names and self.desired.scope.covers_record(record)
         }
+        names_by_id: dict[str, str] = {}
+        for name, record in sorted(self.state.imports.items()):
+            for id_ in [record.import_id, *(a.import_id for a in record.attempts)]:
+                if id_:
+                    names_by_id.setdefault(id_, name)
+        self.holders = holders_of(self.observed, names_by_id, self.orphans)
 
     # -- building blocks ---------------------------------------------------------------
 
@@ -177,7 +199,27 @@ class _Planner:
         )
         if found is not None:
             return found
-        return self._action(spec, ActionKind.CREATE, f"{why}; no import with this identity in AWS")
+        reason = f"{why}; no import with this identity in AWS"
+        create = self._action(spec, ActionKind.CREATE, reason)
+        return self._guarded(spec, create)
+
+    def _guarded(self, spec: ImportSpec, action: Action, *, replacing: bool = False) -> Action:
+        """No create or replace over events the store already holds (DESIGN.md, "Apply
+        safety"); `allow_overlap: true` is the only way through, and it stays visible."""
+        holders = overlapping(spec.identity, self.holders)
+        if not holders:
+            return action
+        if spec.allow_overlap:
+            return replace(action, findings=(*action.findings, allowed_finding(spec, holders)))
+        finding = overlap_finding(spec, holders, replacing=replacing)
+        return replace(
+            action,
+            action=ActionKind.ATTENTION,
+            reason=f"would {action.action.value}, but its range overlaps "
+            f"{len(holders)} import(s) already in the store: events would be stored twice "
+            "(see the overlaps-existing-import finding)",
+            findings=(*action.findings, finding),
+        )
 
     def _adopt_the_one(
         self, spec: ImportSpec, matches: list[ObservedImport], adopt: str, ambiguous: str
@@ -219,6 +261,9 @@ class _Planner:
                     f"StartImport was rejected {record.starts} time(s), all "
                     f"{spec.retry.max_attempts} attempts used; last error: {record.last_error}",
                 )
+            waiting = self._store_wait(spec, record)
+            if waiting is not None:
+                return waiting
             return self._find_or_create(spec, "state holds no ImportId")
         observed = self.observed.imports.get(record.import_id)
         if observed is None:
@@ -305,7 +350,23 @@ class _Planner:
                 f"{what}; all {limit} attempt{'s' if limit != 1 else ''} used (retry.max_attempts)",
                 **common,
             )
+        confirmed = spec.name in self.options.retry
+        fixes = user_fixes(observed.failures) if status == "FAILED" else None
+        if fixes and not confirmed:
+            kinds = sorted({f.error_type for f in observed.failures if f.status != "SUCCEEDED"})
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"{what}; every failure is one a retry cannot cure ({', '.join(kinds)}): "
+                f"{'; '.join(fixes)}. Then say it is fixed: reconcile apply --retry {spec.name}",
+                **common,
+            )
+        waiting = self._store_wait(spec, record, common)
+        if waiting is not None:
+            return waiting
         reason = f"{what}; attempt {used + 1} of {limit}"
+        if confirmed:
+            return self._action(spec, ActionKind.RETRY, f"{reason} (--retry)", **common)
         not_before = retry_not_before(record, observed, self.options.retry_backoff)
         common = {**common, "not_before": format_time(not_before) if not_before else None}
         if not_before is not None and self.now < not_before:
@@ -317,6 +378,37 @@ class _Planner:
                 **common,
             )
         return self._action(spec, ActionKind.RETRY, reason, **common)
+
+    def _store_wait(
+        self, spec: ImportSpec, record: ImportRecord, common: dict[str, Any] | None = None
+    ) -> Action | None:
+        """A store that refused StartImport as not usable yet is tried again after a backoff
+        (no attempt spent), for up to STORE_WAIT_LIMIT; then a person looks at it."""
+        since = store_refused_since(record, STORE_NOT_USABLE)
+        if since is None or spec.name in self.options.retry:
+            return None
+        common = {"import_id": record.import_id, **(common or {})}
+        last = record.attempts[-1]
+        if self.now - since >= STORE_WAIT_LIMIT:
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"the store has refused StartImport as not usable since {format_time(since)} "
+                f"({last.code}); make it ENABLED or STOPPED_INGESTION, then run: "
+                f"reconcile apply --retry {spec.name}",
+                **common,
+            )
+        due = record.next_retry_at
+        if due is None or self.now >= due:
+            return None
+        return self._action(
+            spec,
+            ActionKind.QUEUED,
+            f"the store was not usable at {format_time(last.at)} ({last.code}); nothing "
+            f"started, no attempt used; tries again after {format_time(due)}",
+            blocked_by=f"backoff until {format_time(due)}",
+            **{**common, "not_before": format_time(due)},
+        )
 
     def _unresolved_start(self, spec: ImportSpec, record: ImportRecord) -> Action:
         """An intent without ImportId: the StartImport may or may not have reached AWS."""
@@ -344,12 +436,48 @@ class _Planner:
                 f"a StartImport at {format_time(since)} has no answer recorded and no import "
                 f"with this identity shows yet; waiting until {until} before starting again",
             )
-        return self._action(
+        # Time alone proves nothing: only a store in which no unclaimed import appeared since
+        # the start shows it never reached AWS. A candidate whose echoed fields differ from
+        # what we sent (a store ID for the ARN, another trailing slash) may still be ours.
+        candidates = self._start_candidates(spec, record)
+        minutes = int(self.options.grace.total_seconds() // 60)
+        if candidates:
+            ids = ", ".join(c.import_id for c in candidates)
+            first = candidates[0].import_id
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"the StartImport at {format_time(since)} has no answer recorded, and "
+                f"{len(candidates)} import(s) appeared in this store since then that may be its "
+                f"result ({ids}); if one is ours: reconcile state resolve {spec.name} --adopt "
+                f"{first}; if none is, say so for each: reconcile state resolve {spec.name} "
+                f"--not-ours {first}",
+            )
+        return self._guarded(
             spec,
-            ActionKind.CREATE,
-            f"the StartImport at {format_time(since)} never reached AWS (no import with this "
-            f"identity after {int(self.options.grace.total_seconds() // 60)} minutes)",
+            self._action(
+                spec,
+                ActionKind.CREATE,
+                f"the StartImport at {format_time(since)} never reached AWS (no import that may be "
+                f"its result appeared in this store in {minutes} minutes)",
+            ),
         )
+
+    def _start_candidates(self, spec: ImportSpec, record: ImportRecord) -> list[ObservedImport]:
+        assert record.intent is not None
+        after = record.intent.at - CLOCK_SKEW
+        store = store_key(spec.destination)
+        return [
+            seen
+            for seen in sorted(self.observed.imports.values(), key=lambda o: o.import_id)
+            if seen.destination is not None
+            and store_key(seen.destination) == store
+            and seen.import_id not in self.managed_ids
+            and seen.import_id not in self.claimed
+            and seen.import_id not in record.not_ours
+            and (seen.identity is None or self.wanted.get(seen.identity, spec.name) == spec.name)
+            and (seen.created is None or seen.created >= after)
+        ]
 
     def _identity_changed(self, spec: ImportSpec, record: ImportRecord) -> Action:
         changes = field_changes(
@@ -388,13 +516,22 @@ class _Planner:
     ) -> Action:
         """A new import only when --replace confirms it, and never one that exists: an import
         that already has the new identity (made in the console, say) is adopted instead."""
+        holders = overlapping(spec.identity, self.holders)
         if spec.name not in self.options.replace:
+            findings: tuple[Finding, ...] = ()
+            if holders and not spec.allow_overlap:
+                unconfirmed += (
+                    f" (a new import would store {events_at_stake(holders)} events twice: it "
+                    f"needs allow_overlap: true on the entry as well as --replace {spec.name})"
+                )
+                findings = (overlap_finding(spec, holders, replacing=True),)
             return self._action(
                 spec,
                 ActionKind.ATTENTION,
                 unconfirmed,
                 import_id=record.import_id,
                 changes=changes,
+                findings=findings,
             )
         matches = self._unclaimed_matches(spec.identity)
         existing = self._adopt_the_one(
@@ -407,8 +544,12 @@ class _Planner:
         )
         if existing is not None:
             return existing
-        return self._action(
-            spec, ActionKind.REPLACE, confirmed, import_id=record.import_id, changes=changes
+        return self._guarded(
+            spec,
+            self._action(
+                spec, ActionKind.REPLACE, confirmed, import_id=record.import_id, changes=changes
+            ),
+            replacing=True,
         )
 
     # -- records whose entries left the manifests ----------------------------------------
@@ -479,7 +620,15 @@ def plan(
         )
     if not options.targets:  # --target never forgets anything
         actions.extend(planner.forgets())
-    actions = assign_queues(actions, observed)
+    specs = {spec.name: spec for spec in desired.specs}
+    actions = [_with_retries_left(a, specs.get(a.name), state) for a in actions]
+    if options.startable is not None:
+        actions = [_held(a) if _beyond(a, options.startable) else a for a in actions]
+
+    def key_of(account: str, region: str) -> QueueKey:
+        return queue_key(account, region, queue_scope_of(account, options, desired.accounts))
+
+    actions = assign_queues(actions, observed, key_of)
     basis = Basis(
         state_lineage=state.lineage or None,
         state_serial=state.serial,
@@ -492,6 +641,40 @@ def plan(
         actions=tuple(actions),
         unmanaged=tuple(planner.unmanaged()),
         created_at=format_time(now),
+    )
+
+
+def _with_retries_left(action: Action, spec: ImportSpec | None, state: StateDocument) -> Action:
+    """A start says how many more StartImports its retry policy allows, should it fail: with
+    --wait, apply may send them without another plan (DESIGN.md, "Apply safety")."""
+    if action.action not in STARTING or spec is None:
+        return action
+    record = state.imports.get(action.name)
+    used = 0 if record is None or action.action is ActionKind.REPLACE else record.starts
+    if action.action is ActionKind.RETRY:
+        used = max(used, 1)
+    left = spec.retry.max_attempts - used - 1
+    if left <= 0:
+        return action
+    times = "time" if left == 1 else "times"
+    return replace(action, reason=f"{action.reason}; may retry up to {left} more {times}")
+
+
+HELD = "the next run (not shown as starting in the approved plan)"
+
+
+def _beyond(action: Action, startable: frozenset[str]) -> bool:
+    return action.action in STARTING and action.name not in startable
+
+
+def _held(action: Action) -> Action:
+    """A start apply may not make: the plan that was approved did not show it (an import
+    that finished FAILED during --wait, say). It waits for the next plan, which shows it."""
+    return replace(
+        action,
+        action=ActionKind.QUEUED,
+        reason=f"{action.reason}; not in this run: the approved plan did not show it starting",
+        blocked_by=HELD,
     )
 
 

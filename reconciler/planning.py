@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from reconciler.connect import Connector
 from reconciler.desired import (
     DEFAULT_GRACE,
+    DEFAULT_QUEUE_SCOPE,
     DEFAULT_RETRY_BACKOFF,
     Desired,
     PlanOptions,
@@ -21,6 +22,7 @@ from reconciler.desired import (
 from reconciler.errors import ManifestError, UsageError
 from reconciler.manifest import LoadResult, load_manifests
 from reconciler.observe import observe, reachable
+from reconciler.observed import Observed
 from reconciler.plan import ManifestHash
 from reconciler.planfile import SavedPlan
 from reconciler.planner import plan
@@ -35,6 +37,8 @@ class PlanRequest:
     retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
     grace: timedelta = DEFAULT_GRACE
     shard: Shard | None = None
+    retry: tuple[str, ...] = ()
+    queue_scope: str = DEFAULT_QUEUE_SCOPE
 
     def options(self) -> PlanOptions:
         return PlanOptions(
@@ -42,6 +46,8 @@ class PlanRequest:
             replace=frozenset(self.replace),
             retry_backoff=self.retry_backoff,
             grace=self.grace,
+            retry=frozenset(self.retry),
+            queue_scope=self.queue_scope,
         )
 
 
@@ -66,7 +72,12 @@ def load_desired(paths: Sequence[str], shard: Shard | None = None) -> tuple[Desi
 
 def _check_names(desired: Desired, request: PlanRequest) -> None:
     known = {spec.name for spec in desired.specs}
-    for option, names in (("--target", request.targets), ("--replace", request.replace)):
+    named = (
+        ("--target", request.targets),
+        ("--replace", request.replace),
+        ("--retry", request.retry),
+    )
+    for option, names in named:
         unknown = sorted(set(names) - known)
         if unknown:
             raise UsageError(
@@ -81,17 +92,30 @@ def make_plan(
     connector: Connector,
     now: datetime | None = None,
 ) -> SavedPlan:
+    return plan_and_observed(request, state, connector, now)[0]
+
+
+def plan_and_observed(
+    request: PlanRequest,
+    state: StateDocument,
+    connector: Connector,
+    now: datetime | None = None,
+) -> tuple[SavedPlan, Observed]:
+    """The plan, and what it saw (apply keeps the finished foreign imports from it)."""
     desired, _ = load_desired(request.paths, request.shard)
     _check_names(desired, request)
     connector.use_accounts(desired.accounts)
     observed = reachable(observe(connector.reader, desired, state))
     result = plan(desired, state, observed, now or datetime.now(UTC), request.options())
-    return SavedPlan(
+    saved = SavedPlan(
         plan=result,
         specs=desired.specs,
         targets=request.targets,
         replace=request.replace,
+        retry=request.retry,
+        queue_scope=request.queue_scope,
         scope=request.paths,
         accounts=desired.accounts,
         shard=request.shard,
     )
+    return saved, observed

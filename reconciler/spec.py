@@ -58,14 +58,17 @@ class AccountAccess:
     external_id: str | None = None
     session_name: str | None = None
     profile: str | None = None
+    queue_scope: str | None = None  # "account" | "region"; None: the run's --queue-scope
     location: str = ""  # "file:line:column", for messages
 
     def settings(self) -> tuple[str | None, ...]:
         """What must agree when two files describe the same account."""
-        return (self.role_arn, self.external_id, self.session_name, self.profile)
+        return (self.role_arn, self.external_id, self.session_name, self.profile, self.queue_scope)
 
     def describe(self) -> str:
-        return f"role {self.role_arn}" if self.role_arn else f"profile {self.profile}"
+        if self.role_arn:
+            return f"role {self.role_arn}"
+        return f"profile {self.profile}" if self.profile else "the run's own credentials"
 
     def to_json(self) -> dict[str, str | None]:
         return {
@@ -74,6 +77,7 @@ class AccountAccess:
             "external_id": self.external_id,
             "session_name": self.session_name,
             "profile": self.profile,
+            "queue_scope": self.queue_scope,
             "location": self.location,
         }
 

@@ -50,9 +50,10 @@ class Attempt:
 
     at: datetime
     kind: str  # "create" | "retry" | "replace"
-    outcome: str  # "started" | "refused" | "unknown"
+    outcome: str  # "started" | "refused" | "rejected" | "unknown"
     import_id: str | None = None
     error: str | None = None
+    code: str | None = None  # the AWS error code of a refusal or rejection
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class Attempt:
             "outcome": self.outcome,
             "import_id": self.import_id,
             "error": self.error,
+            "code": self.code,
         }
 
     @classmethod
@@ -71,6 +73,7 @@ class Attempt:
             outcome=str(data["outcome"]),
             import_id=data.get("import_id"),
             error=data.get("error"),
+            code=data.get("code"),
         )
 
 
@@ -110,6 +113,9 @@ class ImportRecord:
     next_retry_at: datetime | None = None
     intent: Intent | None = None
     updated_at: datetime | None = None
+    # ImportIds a person said are not the answer to this entry's unanswered StartImport
+    # (`reconcile state resolve NAME --not-ours ID`): never taken as its candidate again.
+    not_ours: tuple[str, ...] = ()
 
     @property
     def starts(self) -> int:
@@ -153,6 +159,7 @@ class ImportRecord:
             "next_retry_at": _time(self.next_retry_at),
             "intent": self.intent.to_json() if self.intent else None,
             "updated_at": _time(self.updated_at),
+            "not_ours": list(self.not_ours),
         }
 
     @classmethod
@@ -182,6 +189,52 @@ class ImportRecord:
             next_retry_at=_parse_time(data.get("next_retry_at")),
             intent=Intent.from_json(data["intent"]) if data.get("intent") else None,
             updated_at=_parse_time(data.get("updated_at")),
+            not_ours=tuple(str(id_) for id_ in data.get("not_ours") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class ForeignImport:
+    """A finished import that no entry manages, as GetImport described it.
+
+    Its identity never changes, so apply keeps it (state key `foreign_imports`) and later
+    looks at a busy store cost no GetImport for it. `status` and `updated` say whether the
+    cached facts are still current: a FAILED import someone retries changes both."""
+
+    import_id: str
+    destination: str
+    source_uri: str
+    start: datetime | None
+    end: datetime | None
+    status: str
+    updated: datetime | None
+    events: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "destination": self.destination,
+            "source_uri": self.source_uri,
+            "start": _time(self.start),
+            "end": _time(self.end),
+            "status": self.status,
+            "updated": _time(self.updated),
+            "events": self.events,
+        }
+
+    @classmethod
+    def from_json(cls, import_id: str, data: Mapping[str, Any]) -> ForeignImport:
+        events = data.get("events")
+        if events is not None and (isinstance(events, bool) or not isinstance(events, int)):
+            raise TypeError(f"foreign import {import_id}: events must be an integer")
+        return cls(
+            import_id=import_id,
+            destination=str(data["destination"]),
+            source_uri=str(data["source_uri"]),
+            start=_parse_time(data.get("start")),
+            end=_parse_time(data.get("end")),
+            status=str(data["status"]),
+            updated=_parse_time(data.get("updated")),
+            events=events,
         )
 
 
@@ -190,6 +243,8 @@ class StateDocument:
     lineage: str
     serial: int = 0
     imports: Mapping[str, ImportRecord] = field(default_factory=lambda: MappingProxyType({}))
+    # Finished imports no entry manages, by ImportId; apply writes them, plan only reads.
+    foreign: Mapping[str, ForeignImport] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def empty(cls) -> StateDocument:
@@ -203,6 +258,9 @@ class StateDocument:
     def with_records(self, records: Mapping[str, ImportRecord]) -> StateDocument:
         return replace(self, imports=MappingProxyType(dict(records)))
 
+    def with_foreign(self, foreign: Mapping[str, ForeignImport]) -> StateDocument:
+        return replace(self, foreign=MappingProxyType(dict(foreign)))
+
     def next_version(self) -> StateDocument:
         """The document as it will be written next: serial + 1, lineage fixed at creation."""
         return replace(self, lineage=self.lineage or str(uuid.uuid4()), serial=self.serial + 1)
@@ -213,6 +271,7 @@ class StateDocument:
             "lineage": self.lineage,
             "serial": self.serial,
             "imports": {name: self.imports[name].to_json() for name in sorted(self.imports)},
+            "foreign_imports": {id_: self.foreign[id_].to_json() for id_ in sorted(self.foreign)},
         }
 
     @classmethod
@@ -238,10 +297,19 @@ class StateDocument:
                 str(name): ImportRecord.from_json(str(name), data)
                 for name, data in document["imports"].items()
             }
+            foreign = {
+                str(id_): ForeignImport.from_json(str(id_), data)
+                for id_, data in (document.get("foreign_imports") or {}).items()
+            }
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise StateError(
                 f"state {source} is corrupt ({type(exc).__name__}: {exc}); it was left "
                 "untouched. Restore the backup next to it, or move it away to start over "
                 "(plan then adopts existing imports by identity, so nothing is started twice)."
             ) from None
-        return cls(lineage=lineage, serial=serial, imports=MappingProxyType(records))
+        return cls(
+            lineage=lineage,
+            serial=serial,
+            imports=MappingProxyType(records),
+            foreign=MappingProxyType(foreign),
+        )

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Protocol
 
 from reconciler.errors import CloudError, StateError, UsageError
-from reconciler.fields import NAME_RE, arn_parts, format_time
+from reconciler.fields import IMPORT_ID_RE, NAME_RE, arn_parts, format_time
 from reconciler.observed import ObservedImport
 from reconciler.plan import Failure
 from reconciler.state import Attempt, ImportRecord, StateDocument
@@ -125,6 +125,49 @@ def remove_record(
         record = find_record(document, name, source)
         records = {key: rec for key, rec in document.imports.items() if key != name}
         return store.write(document.with_records(records)), record
+
+
+def resolve_record(
+    store: StateStore,
+    name: str,
+    command: str,
+    *,
+    adopt: str | None = None,
+    not_ours: tuple[str, ...] = (),
+    timeout: float = 0,
+) -> StateDocument:
+    """Settle an unanswered StartImport by hand: its import is `adopt`, or the imports in
+    `not_ours` are someone else's (the plan then needs proof of nothing else to create)."""
+    for import_id in (adopt, *not_ours):
+        if import_id is not None and not IMPORT_ID_RE.match(import_id):
+            raise UsageError(
+                f"{import_id!r} is not an ImportId (36 characters: lower-case hex and dashes, "
+                "as plan prints them)."
+            )
+    if (adopt is None) == (not not_ours):
+        raise UsageError("give either --adopt IMPORT_ID or --not-ours IMPORT_ID (repeatable).")
+    source = store.describe()
+    with store.lock(command, timeout):
+        document = store.read()
+        record = find_record(document, name, source)
+        if record.intent is None or record.import_id is not None:
+            raise UsageError(
+                f"{name} has no unanswered StartImport to resolve (state {source} records "
+                f"{'ImportId ' + record.import_id if record.import_id else 'no intent'}); "
+                "nothing was changed."
+            )
+        if adopt is not None:
+            attempts = record.attempts
+            if attempts:
+                attempts = (
+                    *attempts[:-1],
+                    replace(attempts[-1], outcome="started", import_id=adopt),
+                )
+            record = replace(record, import_id=adopt, intent=None, attempts=attempts)
+        else:
+            known = tuple(dict.fromkeys((*record.not_ours, *not_ours)))
+            record = replace(record, not_ours=known)
+        return store.write(document.with_records({**document.imports, name: record}))
 
 
 # -- history --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 
-from reconciler.state import ImportRecord, StateDocument
+from reconciler.state import ForeignImport, ImportRecord, StateDocument
 from reconciler.statestore import StateStore
 
 
@@ -29,6 +29,15 @@ class StateKeeper:
                 return self.document
             self.document = self.store.write(self.document.with_records(current))
             return self.document
+
+    def remember_foreign(self, found: dict[str, ForeignImport]) -> None:
+        """Cache finished imports no entry manages (their identity never changes), so later
+        looks at their store need no GetImport; one write, and only when something is new."""
+        if not found:
+            return
+        with self._lock:
+            merged = {**self.document.foreign, **found}
+            self.document = self.store.write(self.document.with_foreign(merged))
 
 
 def _same(before: dict[str, ImportRecord], after: dict[str, ImportRecord]) -> bool:

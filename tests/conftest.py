@@ -29,6 +29,9 @@ FAST: dict[str, Any] = {
     "throttle": 0.0,
     "lose_start_responses": 0.0,
     "fault_seed": 0,
+    "ongoing_scope": "account",
+    "echo": "exact",
+    "store_ready_seconds": 0.0,
 }
 _AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -76,7 +79,7 @@ class SandboxClient:
 
     def reset(self, seed: bool = True) -> None:
         self.hook("reset", {"seed": seed})
-        self.config(**FAST)
+        self.config(**FAST, flaky_keys=[])
 
     def bulk_imports(self, count: int, destination: str, **fields: Any) -> list[str]:
         result = self.hook("bulk-imports", {"count": count, "destination": destination, **fields})

@@ -3,8 +3,8 @@
 A case gives `now`, the `desired` entries, the `state` records and the `observed` imports in
 a compact form (unset fields take the defaults below) and `expect`s the actions in order:
 name, action, and the exact reason, plus any of import_id, queue_position, blocked_by,
-previous_name, changes. `unmanaged` lists the ImportIds expected there. UPDATE_GOLDEN=1
-rewrites the expected reasons (review the diff).
+previous_name, changes, findings (`severity code` each). `unmanaged` lists the ImportIds
+expected there. UPDATE_GOLDEN=1 rewrites the expected reasons (review the diff).
 """
 
 from __future__ import annotations
@@ -46,6 +46,15 @@ def _t(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
 
 
+def _required(value: Any) -> datetime:
+    """A time the case must give: no silent fallback to the wall clock (a case that forgot
+    one would pass or fail by the day it runs)."""
+    moment = _t(value)
+    if moment is None:
+        raise ValueError("planner case: a required time is missing")
+    return moment
+
+
 def _store(value: str | None) -> str:
     return STORES.get(value or "east", value or STORE)
 
@@ -62,6 +71,7 @@ def _spec(index: int, entry: dict[str, Any]) -> ImportSpec:
         retry=RetryPolicy(entry.get("max_attempts", 3), entry.get("stopped", False)),
         location=SourceLocation(entry.get("file", FILE), entry.get("index", index), index + 3, 5),
         import_id=entry.get("import_id"),
+        allow_overlap=entry.get("allow_overlap", False),
     )
 
 
@@ -84,22 +94,25 @@ def _record(name: str, entry: dict[str, Any]) -> ImportRecord:
         status=entry.get("status"),
         attempts=tuple(
             Attempt(
-                at=_t(a["at"]) or datetime.now(UTC),
+                at=_required(a["at"]),
                 kind=a.get("kind", "create"),
                 outcome=a.get("outcome", "started"),
                 import_id=a.get("import_id"),
                 error=a.get("error"),
+                code=a.get("code"),
             )
             for a in entry.get("attempts", [])
         ),
         next_retry_at=_t(entry.get("next_retry_at")),
         intent=Intent(
             kind=entry["intent"].get("kind", "create"),
-            at=_t(entry["intent"]["at"]) or datetime.now(UTC),
+            at=_required(entry["intent"]["at"]),
             import_id=entry["intent"].get("import_id"),
         )
         if entry.get("intent")
         else None,
+        not_ours=tuple(entry.get("not_ours", ())),
+        statistics=entry.get("statistics"),
     )
 
 
@@ -145,12 +158,14 @@ def run_case(case: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
         Desired(specs=specs, scope=Scope(tuple(case.get("scope", ["manifests"])))),
         state,
         observed,
-        _t(case["now"]) or datetime.now(UTC),
+        _required(case["now"]),
         PlanOptions(
             targets=frozenset(options.get("targets", [])),
             replace=frozenset(options.get("replace", [])),
             grace=timedelta(minutes=options.get("grace_minutes", 10)),
             retry_backoff=timedelta(seconds=options.get("retry_backoff_seconds", 60)),
+            retry=frozenset(options.get("retry", [])),
+            queue_scope=options.get("queue_scope", "account"),
         ),
     )
     return [asdict(a) | {"action": a.action.value} for a in result.actions], [
@@ -178,6 +193,9 @@ def test_planner_case(path: Path) -> None:
             if key == "changes":
                 got_changes = {c["field"]: [c["before"], c["after"]] for c in got["changes"]}
                 assert got_changes == value, f"{want['name']}: changes"
+            elif key == "findings":  # `severity code` of each finding, in order
+                shown = [f"{f['severity']} {f['code']}" for f in got["findings"]]
+                assert shown == value, f"{want['name']}: findings"
             else:
                 assert got[key] == value, f"{want['name']}: {key}"
     assert unmanaged == case.get("unmanaged", [])

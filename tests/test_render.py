@@ -22,10 +22,12 @@ from reconciler.plan import (
     Basis,
     Change,
     Failure,
+    Finding,
     IdentityView,
     ManifestHash,
     Plan,
     Progress,
+    Severity,
     UnmanagedImport,
 )
 from reconciler.render import (
@@ -223,6 +225,25 @@ def sample_plan() -> Plan:
             import_id=_uuid(7),
             changes=(Change("role_arn", ROLE, ROLE.replace("import", "import-v2")),),
             failures=_failures(2),
+        ),
+        _action(
+            "payments-2024-extended",
+            ActionKind.ATTENTION,
+            "would create, but its range overlaps 1 import(s) already in the store.",
+            start="2024-01-01T00:00:00Z",
+            end="2024-07-31T23:59:59Z",
+            line=41,
+            findings=(
+                Finding(
+                    code="overlaps-existing-import",
+                    severity=Severity.ERROR,
+                    message=f"overlaps import {_uuid(9)} ('payments-2024-h1'), COMPLETED, "
+                    "2024-01-01T00:00:00Z .. 2024-06-30T23:59:59Z, 98,765 events completed.",
+                    fix="Import only the range that is new: give the entry this range instead."
+                    "\n- name: payments-2024-extended\n  start_event_time: 2024-07-01T00:00:00Z"
+                    "\n  end_event_time: 2024-07-31T23:59:59Z",
+                ),
+            ),
         ),
         _action(
             "archive-2017",

@@ -118,7 +118,7 @@ class Connections:
 
     def _connect(self, account: str) -> ClientFactory:
         access = self.accounts.get(account)
-        if access is None:
+        if access is None or not (access.role_arn or access.profile):
             factory = self.base
             how = "the run's own credentials"
         elif access.profile:

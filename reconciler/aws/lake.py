@@ -95,13 +95,16 @@ class LakeReader:
     def _count(self, operation: str) -> None:
         self.calls[operation] = self.calls.get(operation, 0) + 1
 
-    def list_imports(self, region: str) -> list[ObservedImport]:
-        """Every import in the Region, without details (ListImports holds none)."""
+    def list_imports(self, region: str, destination: str | None = None) -> list[ObservedImport]:
+        """Every import in the Region (or into one store), without details (ListImports
+        holds none)."""
         client = self.factory.cloudtrail(region)
         found: list[ObservedImport] = []
         token: str | None = None
         while True:
             kwargs: dict[str, Any] = {"MaxResults": LIST_PAGE_SIZE}
+            if destination is not None:
+                kwargs["Destination"] = destination
             if token:
                 kwargs["NextToken"] = token
             self._count("ListImports")

@@ -3,9 +3,10 @@
 StartImport has no client token: sent twice, it starts two imports. So its client never
 retries (ClientFactory.cloudtrail_start_import), and every outcome says what we know:
 `started` (we have the ImportId), `refused` (AWS said no before starting anything:
-AccountHasOngoingImportException, throttling), `rejected` (a request error such as a missing
-bucket: nothing started, and trying again will not help), or `unknown` (a timeout, a lost
-connection or a 5xx: the import may or may not exist, DESIGN.md "Apply safety").
+AccountHasOngoingImportException, throttling, a store not usable yet), `rejected` (a request
+error such as a missing bucket: nothing started, and trying again will not help), or
+`unknown` (a timeout, a lost connection or a 5xx: the import may or may not exist, DESIGN.md
+"Apply safety").
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from reconciler.aws.lake import AwsCallError, call
 from reconciler.aws.session import ClientFactory
+from reconciler.failure_kinds import STORE_NOT_USABLE
 from reconciler.fields import arn_parts
 
 # Errors that prove the request was turned away before any work: safe to send again later.
@@ -84,7 +86,7 @@ def _classify_client_error(exc: Any) -> StartOutcome:
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     if status >= 500:
         return StartOutcome("unknown", code=code, message=f"HTTP {status}: {message}")
-    if code == ONGOING_IMPORT or code in THROTTLING:
+    if code == ONGOING_IMPORT or code in THROTTLING or code in STORE_NOT_USABLE:
         return StartOutcome("refused", code=code, message=message)
     return StartOutcome("rejected", code=code, message=message)
 

@@ -23,6 +23,7 @@ from reconciler.cli.options import (
     global_settings,
     output_format,
     shard_option,
+    start_options,
     state_option,
     timing_options,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "render",
     "run",
     "shard_option",
+    "start_options",
     "state_option",
     "timing_options",
 ]

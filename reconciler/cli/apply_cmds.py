@@ -19,6 +19,7 @@ from reconciler.cli.app import (
     open_store,
     print_problems,
     shard_option,
+    start_options,
     state_option,
     timing_options,
 )
@@ -169,6 +170,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     help="Accounts and Regions worked on at once (each has at most one import running).",
 )
 @timing_options
+@start_options
 @shard_option
 @state_option
 @global_options
@@ -187,6 +189,8 @@ def apply(
     lock_timeout: float,
     retry_backoff: float,
     pending_grace: float,
+    retry: tuple[str, ...],
+    queue_scope: str,
     parallelism: int,
     shard: Any,
     poll_interval: float,
@@ -195,19 +199,23 @@ def apply(
     """Start new imports, retry failed ones, and never start the same import twice.
 
     Apply prints the plan, asks for confirmation (on a terminal; elsewhere pass
-    --auto-approve), then carries it out: at most one import at a time per account and
-    Region. Without --wait it starts what may start and exits; run it again to continue (each
-    run is one step). With --wait it follows the imports with progress bars and starts each
-    queued import in turn, until all are done or --wait-timeout.
+    --auto-approve), then carries it out: at most one import at a time per account (or per
+    account and Region with --queue-scope region). Without --wait it starts what may start
+    and exits; run it again to continue (each run is one step). With --wait it follows the
+    imports with progress bars and starts each queued import in turn, until all are done or
+    --wait-timeout. It starts only entries the plan showed as starting (create, retry,
+    replace, queued, pending), and their retries.
 
-    Before every StartImport the intent is written to state, and AWS is checked for an import
-    with the same identity; an unanswered StartImport is never sent again blindly.
+    Before every StartImport the intent is written to state, and the store is listed once
+    more: an import with the same identity is adopted, one that overlaps what the store holds
+    stops the start. An unanswered StartImport is never sent again blindly.
 
     \\b
     Examples:
       reconcile apply --endpoint-url http://127.0.0.1:5555
       reconcile plan --out pr.plan && reconcile apply --plan pr.plan --auto-approve
       reconcile apply manifests/prod --wait --wait-timeout 3600 --auto-approve
+      reconcile apply --retry payments-2024   # after fixing the role or the files
     """
     from datetime import timedelta
 
@@ -216,10 +224,10 @@ def apply(
     from reconciler.cli.app import connections, emit_json, render
     from reconciler.errors import ManifestError, UsageError
 
-    if plan_file and (paths or targets or replace or shard):
+    if plan_file and (paths or targets or replace or shard or retry):
         raise UsageError(
-            "--plan applies exactly the saved plan: give no PATHS, --target, --replace or "
-            "--shard with it."
+            "--plan applies exactly the saved plan: give no PATHS, --target, --replace, --retry "
+            "or --shard with it (make the plan with them instead)."
         )
     settings = global_settings(ctx)
     store = open_store(state_location)
@@ -233,6 +241,8 @@ def apply(
         retry_backoff=timedelta(seconds=retry_backoff),
         grace=timedelta(seconds=pending_grace),
         shard=shard,
+        retry=retry,
+        queue_scope=queue_scope,
     )
     options = ApplyOptions(
         wait=wait,

@@ -134,7 +134,7 @@ def _walk_through(demo: Demo) -> None:
     fast = ("--poll-interval", "0.2", "--retry-backoff", "0")
     demo.say("Manifests say which trail logs go into which event data store. Check them offline:")
     demo.run("validate", m, offline=True)
-    demo.say("Plan: what apply would do. One import at a time per account and Region, so "
+    demo.say("Plan: what apply would do. One import at a time per account (AWS's limit), so "
              "some wait in a queue:")  # fmt: skip
     demo.run("plan", m, "--retry-backoff", "0")
     demo.say("Apply, waiting for the imports and starting the queued ones in turn:")
@@ -149,9 +149,11 @@ def _walk_through(demo: Demo) -> None:
     demo.run("apply", m, "--auto-approve", *fast)
     demo.wait_for_status("FAILED")
     demo.run("failures", RETRY_ENTRY)
-    demo.say("The plan proposes a retry (attempt 2 of 3); a retry redoes only the failed file:")
-    demo.run("plan", m, "--retry-backoff", "0")
-    demo.say("The file is replaced with a good one, and apply retries the import to COMPLETED:")
+    demo.say("A retry cannot fix a file that is not a trail log, so the plan asks for the fix "
+             "instead of spending attempts (exit code 3: attention):")  # fmt: skip
+    demo.run("plan", m, "--detailed-exitcode", "--retry-backoff", "0", expect=(3,))
+    demo.say("The file is replaced with a good one; the plan with --retry shows the retry "
+             "(attempt 2 of 3), which redoes only the failed file:")  # fmt: skip
     record = {
         "eventVersion": "1.09",
         "eventID": "demo-fixed-0001",
@@ -162,7 +164,9 @@ def _walk_through(demo: Demo) -> None:
     }
     good = {"Records": [record]}
     demo.put_log_file(gzip.compress(json.dumps(good).encode()))
-    demo.run("apply", m, "--auto-approve", "--wait", *fast)
+    demo.run("plan", m, "--retry", RETRY_ENTRY, "--retry-backoff", "0")
+    demo.say("Apply with --retry retries the same import to COMPLETED:")
+    demo.run("apply", m, "--retry", RETRY_ENTRY, "--auto-approve", "--wait", *fast)
     demo.say("Status of every managed import:")
     demo.run("status")
     demo.say("And the plan is in sync again:")

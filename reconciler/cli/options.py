@@ -221,7 +221,8 @@ def timing_options(func: F) -> F:
         show_default=True,
         metavar="SECONDS",
         help="How long an unanswered StartImport blocks its queue while its import may still "
-        "appear; after that it counts as never having reached AWS.",
+        "appear; after that it counts as never having reached AWS, but only if no import "
+        "appeared in its store since (otherwise it needs attention).",
     )(func)
     return click.option(
         "--retry-backoff",
@@ -230,6 +231,29 @@ def timing_options(func: F) -> F:
         show_default=True,
         metavar="SECONDS",
         help="Wait this long after a failure before a retry; doubles per attempt, at most an hour.",
+    )(func)
+
+
+def start_options(func: F) -> F:
+    """--queue-scope and --retry: what may start, shared by plan and apply (plan shows what
+    apply would do with the same flags)."""
+    func = click.option(
+        "--retry",
+        "retry",
+        multiple=True,
+        metavar="NAME",
+        help="You fixed what made this entry's import fail (access, files, a store not usable "
+        "for a day): retry it now, without backoff. Counts toward retry.max_attempts. "
+        "Repeatable.",
+    )(func)
+    return click.option(
+        "--queue-scope",
+        type=click.Choice(["account", "region"]),
+        default="account",
+        show_default=True,
+        help="One import at a time per account, as AWS words its limit, or per account and "
+        "Region for accounts that allow that (an account's queue_scope: under accounts: "
+        "says the same for one account).",
     )(func)
 
 

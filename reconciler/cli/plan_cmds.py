@@ -19,6 +19,7 @@ from reconciler.cli.app import (
     print_problems,
     render,
     shard_option,
+    start_options,
     state_option,
     timing_options,
 )
@@ -43,6 +44,7 @@ from reconciler.errors import ExitCode
 )
 @format_options
 @timing_options
+@start_options
 @shard_option
 @state_option
 @global_options
@@ -59,12 +61,16 @@ def plan(
     state_location: str | None,
     retry_backoff: float,
     pending_grace: float,
+    retry: tuple[str, ...],
+    queue_scope: str,
     shard: Any,
 ) -> ExitCode:
     """Show what apply would do: read manifests, state and AWS; change nothing.
 
     Plan reads the state without taking its lock and never writes it; it makes only read
     calls to AWS (ListImports, and GetImport/ListImportFailures where state lacks details).
+    A create or replace that would import events the store already holds needs attention
+    (finding overlaps-existing-import), with the part of the range that is new as a fix.
     PATHS default to `manifests/`; state entries from manifest files outside PATHS are left
     out, never forgotten.
 
@@ -73,6 +79,7 @@ def plan(
       reconcile plan --endpoint-url http://127.0.0.1:4566
       reconcile plan manifests/prod --out prod.plan --detailed-exitcode
       reconcile plan --markdown > plan.md
+      reconcile plan --retry payments-2024   # its failure is fixed: show the retry
     """
     from datetime import timedelta
 
@@ -90,6 +97,8 @@ def plan(
         retry_backoff=timedelta(seconds=retry_backoff),
         grace=timedelta(seconds=pending_grace),
         shard=shard,
+        retry=retry,
+        queue_scope=queue_scope,
     )
     try:
         saved = make_plan(request, store.read(), connections(settings))

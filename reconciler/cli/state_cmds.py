@@ -254,6 +254,62 @@ def state_rm(name: str, lock_timeout: float, state_location: str | None) -> Exit
     return ExitCode.OK
 
 
+@state_group.command(name="resolve", epilog=EXIT_CODES_HELP)
+@click.argument("name")
+@click.option(
+    "--adopt",
+    "adopt",
+    metavar="IMPORT_ID",
+    help="This import is what NAME's unanswered StartImport started: record it as NAME's.",
+)
+@click.option(
+    "--not-ours",
+    "not_ours",
+    multiple=True,
+    metavar="IMPORT_ID",
+    help="This import is not NAME's (someone else started it). Repeatable.",
+)
+@lock_timeout_option
+@state_option
+@global_options
+def state_resolve(
+    name: str,
+    adopt: str | None,
+    not_ours: tuple[str, ...],
+    lock_timeout: float,
+    state_location: str | None,
+) -> ExitCode:
+    """Settle an unanswered StartImport of NAME by hand.
+
+    When a StartImport got no answer and an import appeared in the store afterwards whose
+    fields do not match exactly what was sent, plan cannot tell whether it is NAME's and asks
+    (attention). Look at the import (aws cloudtrail get-import --import-id ID), then say
+    which it is. After --not-ours, plan starts a new import only if no other candidate is
+    left and the new range does not overlap what the store holds.
+
+    \b
+    Examples:
+      reconcile state resolve payments-2024 --adopt 1f0e6c1e-2b8a-4c3e-9d55-0a4b1c2d3e4f
+      reconcile state resolve payments-2024 --not-ours 1f0e6c1e-2b8a-4c3e-9d55-0a4b1c2d3e4f
+    """
+    from reconciler.state_ops import resolve_record
+
+    store = open_store(state_location)
+    command = f"reconcile state resolve {name}"
+    written = resolve_record(
+        store, name, command, adopt=adopt, not_ours=not_ours, timeout=lock_timeout
+    )
+    if adopt:
+        said = f"recorded {adopt} as the import {name} started"
+    else:
+        said = f"noted {', '.join(not_ours)} as not {name}'s"
+    click.echo(
+        f"Resolved {name}: {said} (state {store.describe()}, serial {written.serial}). Run "
+        "reconcile plan to see what follows."
+    )
+    return ExitCode.OK
+
+
 @state_group.command(name="force-unlock", epilog=EXIT_CODES_HELP)
 @click.argument("lock_id")
 @state_option

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from typing import Any
 
-from reconciler.plan import Action, ActionKind, Failure, IdentityView, Progress
+from reconciler.plan import Action, ActionKind, Failure, Finding, IdentityView, Progress
 
 # One symbol per kind, terraform-like. `noop` with attribute changes shows NOOP_CHANGED instead.
 SYMBOLS: dict[ActionKind, str] = {
@@ -110,6 +110,19 @@ def failure_text(failure: Failure, limit: int | None = None) -> str:
     if limit is not None and len(message) > limit:
         message = message[: limit - 1] + "…"
     return f"{clean(failure.location)}: {clean(failure.error_type)}: {message}"
+
+
+def finding_parts(finding: Finding) -> tuple[str, str, list[str]]:
+    """`severity code: message`, the fix's sentence, and the manifest lines it suggests (a fix
+    may end with YAML to paste: kept line by line, cleaned, with its indentation)."""
+    head = f"{clean(finding.severity)} {clean(finding.code)}: {clean(finding.message)}"
+    prose, _, rest = finding.fix.partition("\n")
+    lines = [
+        " " * (len(raw) - len(raw.lstrip(" "))) + clean(raw)
+        for raw in rest.splitlines()
+        if raw.strip()
+    ]
+    return head, clean(prose), lines
 
 
 def title(action: Action) -> str:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 
-from reconciler.plan import Action, ActionKind, Plan, UnmanagedImport
+from reconciler.plan import Action, ActionKind, Finding, Plan, UnmanagedImport
 from reconciler.render.common import (
     FAILURES_SHOWN,
     NOOP_LIST_LIMIT,
     SYMBOLS,
     clean,
     failure_text,
+    finding_parts,
     is_plain_noop,
     plural,
     progress_text,
@@ -42,6 +43,9 @@ _LONE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _MARKUP = re.compile(r"[&<>`*\[\]|~\\@]")
 _UNMANAGED_CLOSE = "\n</details>\n\n"
 _TABLE_HEAD = "| Action | Name | Destination | Range | Status / queue |\n|---|---|---|---|---|\n"
+
+
+FENCE = "`" * 3  # a Markdown code fence
 
 
 def md(text: object) -> str:
@@ -190,6 +194,8 @@ def _details(action: Action) -> str:
                 for c in action.changes
             )
         )
+    if action.findings:
+        items.append("**Findings:**" + "".join(_finding(f) for f in action.findings))
     if action.failures:
         shown = action.failures[:FAILURES_SHOWN]
         lines = [f"\n  - {md(failure_text(f, _MESSAGE_LIMIT))}" for f in shown]
@@ -198,6 +204,15 @@ def _details(action: Action) -> str:
         items.append("**Failures:**" + "".join(lines))
     body = "".join(f"- {item}\n" for item in items)
     return f"<details><summary>{summary}</summary>\n\n{body}\n</details>\n\n"
+
+
+def _finding(finding: Finding) -> str:
+    head, fix, suggested = finding_parts(finding)
+    text = f"\n  - {md(head)}<br>fix: {md(fix)}"
+    if suggested:  # manifest lines to paste: kept verbatim in a code block
+        block = "\n".join(f"    {line}" for line in suggested).replace(FENCE, "'" * 3)
+        text += f"\n\n    {FENCE}yaml\n{block}\n    {FENCE}\n"
+    return text
 
 
 def _unmanaged_open(total: int) -> str:

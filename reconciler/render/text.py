@@ -21,6 +21,7 @@ from reconciler.render.common import (
     SYMBOLS,
     clean,
     failure_text,
+    finding_parts,
     is_plain_noop,
     plural,
     progress_text,
@@ -132,6 +133,13 @@ def _block(action: Action, paint: _Painter, width: int) -> str:
         for change in action.changes:
             before, after = value_text(change.before), value_text(change.after)
             lines.append(f"{INDENT}  {clean(change.field)}: {before} -> {after}")
+    if action.findings:
+        lines.append(_field("findings", ""))
+        for finding in action.findings:
+            head, fix, suggested = finding_parts(finding)
+            lines += _wrapped(head, width, INDENT + "  ", INDENT + "    ")
+            lines += _wrapped(f"fix: {fix}", width, INDENT + "    ", INDENT + "      ")
+            lines += [f"{INDENT}      {line}" for line in suggested]
     if action.failures:
         lines.append(_field("failures", ""))
         for failure in action.failures[:FAILURES_SHOWN]:
@@ -140,6 +148,17 @@ def _block(action: Action, paint: _Painter, width: int) -> str:
         if hidden > 0:
             lines.append(f"{INDENT}  and {hidden:,} more")
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _wrapped(text: str, width: int, first: str, rest: str) -> list[str]:
+    return textwrap.wrap(
+        text,
+        width=max(width - len(rest), 20),
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def _noops(noops: list[Action], paint: _Painter) -> str:

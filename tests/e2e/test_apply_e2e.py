@@ -25,6 +25,7 @@ BAD_KEY = (
     "AWSLogs/123456789012/CloudTrail/us-east-1/2026/01/05/"
     "123456789012_CloudTrail_us-east-1_20260105T0010Z_BADBADBADBADBADB.json.gz"
 )
+BAD_KEY_6 = BAD_KEY.replace("/05/", "/06/").replace("20260105T", "20260106T")
 FAST_APPLY = ["--auto-approve", "--poll-interval", "0.05", "--retry-backoff", "0"]
 
 
@@ -69,16 +70,41 @@ def apply(
     )  # fmt: skip
 
 
-def test_apply_starts_one_per_region_then_wait_finishes_all(
-    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def plan_text(
+    sandbox: SandboxClient, paths: str, state: Path, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """The plan's text with whitespace folded (a long hint wraps across lines)."""
+    _, out, _ = invoke(
+        ["plan", paths, "--state", str(state), "--endpoint-url", sandbox.endpoint_url,
+         "--no-color", "--retry-backoff", "0"],
+        capsys,
+    )  # fmt: skip
+    return " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("scope", "summary", "started"),
+    [("account", "Plan: 1 to create, 3 queued.", (1, 0)),
+     ("region", "Plan: 2 to create, 2 queued.", (1, 1))],
+)  # fmt: skip
+def test_apply_starts_one_per_queue_then_wait_finishes_all(
+    clean_sandbox: SandboxClient,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    scope: str,
+    summary: str,
+    started: tuple[int, int],
 ) -> None:
+    """One import at a time per account by default (AWS's wording); per account and Region
+    with --queue-scope region, against a Lake that allows that."""
+    clean_sandbox.config(ongoing_scope=scope)
     state = tmp_path / "state.json"
-    code, out, _ = apply(clean_sandbox, EXAMPLES, state, capsys)
+    code, out, _ = apply(clean_sandbox, EXAMPLES, state, capsys, "--queue-scope", scope)
     assert code == 0
-    assert "Plan: 2 to create, 2 queued." in out
-    assert len(imports_in(clean_sandbox, "us-east-1")) == 1
-    assert len(imports_in(clean_sandbox, "us-west-2")) == 1
-    code, out, _ = apply(clean_sandbox, EXAMPLES, state, capsys, "--wait")
+    assert summary in out
+    assert len(imports_in(clean_sandbox, "us-east-1")) == started[0]
+    assert len(imports_in(clean_sandbox, "us-west-2")) == started[1]
+    code, out, _ = apply(clean_sandbox, EXAMPLES, state, capsys, "--wait", "--queue-scope", scope)
     assert code == 0
     east = imports_in(clean_sandbox, "us-east-1")
     assert len(east) == 3 and {i["ImportStatus"] for i in east} == {"COMPLETED"}
@@ -139,8 +165,8 @@ def test_saved_plan_applies_and_stale_plan_is_refused(
     assert code == 0
     document = json.loads(out)
     outcomes = {a["name"]: a["outcome"] for a in document["actions"]}
-    assert outcomes["demo-organization-first-days"].startswith("started ")
-    assert len(imports_in(clean_sandbox, "us-west-2")) == 1
+    assert outcomes["demo-account-2026-01-07"].startswith("started ")
+    assert len(imports_in(clean_sandbox)) == 2  # the console's and the plan's first
     # The state moved on: the same plan file is now stale.
     code, _, err = invoke(["apply", "--plan", str(saved), "--auto-approve", *common], capsys)
     assert code == 1 and "a state was written since the plan (serial" in err
@@ -154,33 +180,42 @@ def test_plan_file_takes_no_paths(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_failed_import_is_retried_until_attention_then_fixed(
     clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A passing failure is retried by itself; a file that is not a trail log needs a person
+    (no retry can fix it), --retry says it is fixed, and the attempts still run out."""
     s3 = clean_sandbox.client("s3")
-    s3.put_object(Bucket=seed.BUCKET, Key=BAD_KEY, Body=b"plain text, not gzip")
-    paths = day_manifest(tmp_path / "m", {"jan-05": ("east", 5)}, max_attempts=2)
+    good = trail_file([{"eventID": "fixed-1", "eventTime": "2026-01-05T00:09:00Z"}])
+    s3.put_object(Bucket=seed.BUCKET, Key=BAD_KEY, Body=good)
+    s3.put_object(Bucket=seed.BUCKET, Key=BAD_KEY_6, Body=b"plain text, not gzip")
+    clean_sandbox.config(flaky_keys=[BAD_KEY])  # fails once per import run, then reads fine
+    days = {"jan-05": ("east", 5), "jan-06": ("east", 6)}
+    paths = day_manifest(tmp_path / "m", days, max_attempts=2)
     state = tmp_path / "state.json"
     code, out, _ = apply(clean_sandbox, paths, state, capsys, "--wait")
-    assert code == 3, out  # two attempts, both FAILED: attention
-    [only] = imports_in(clean_sandbox)
-    assert only["ImportStatus"] == "FAILED"
-    record = LocalStateStore(state).read().imports["jan-05"]
-    assert record.starts == 2
-    assert [a.kind for a in record.attempts] == ["create", "retry"]
+    assert code == 3 and "need attention: jan-06" in out, out
+    records = LocalStateStore(state).read().imports
+    assert records["jan-05"].status == "COMPLETED"  # InternalError: retried by itself
+    assert [a.kind for a in records["jan-05"].attempts] == ["create", "retry"]
+    assert [a.kind for a in records["jan-06"].attempts] == ["create"]  # no attempt wasted
+    shown = plan_text(clean_sandbox, paths, state, capsys)
+    assert "a retry cannot cure (InvalidFileFormat)" in shown
+    assert "reconcile apply --retry jan-06" in shown
     code, out, _ = invoke(
-        ["failures", "jan-05", "--state", str(state), "--endpoint-url", clean_sandbox.endpoint_url],
+        ["failures", "jan-06", "--state", str(state), "--endpoint-url", clean_sandbox.endpoint_url],
         capsys,
     )
-    assert BAD_KEY in out
+    assert BAD_KEY_6 in out
+    # Said to be fixed, but it is not: the retry fails again and uses the last attempt.
+    code, out, _ = apply(clean_sandbox, paths, state, capsys, "--wait", "--retry", "jan-06")
+    assert code == 3, out
+    assert "all 2 attempts used" in plan_text(clean_sandbox, paths, state, capsys)
     # Fix the file and allow one more attempt: the same import is retried to COMPLETED.
-    s3.put_object(
-        Bucket=seed.BUCKET,
-        Key=BAD_KEY,
-        Body=trail_file([{"eventID": "fixed-1", "eventTime": "2026-01-05T00:09:00Z"}]),
-    )
-    paths = day_manifest(tmp_path / "m", {"jan-05": ("east", 5)}, max_attempts=3)
-    code, out, _ = apply(clean_sandbox, paths, state, capsys, "--wait")
+    fixed = trail_file([{"eventID": "fixed-6", "eventTime": "2026-01-06T00:09:00Z"}])
+    s3.put_object(Bucket=seed.BUCKET, Key=BAD_KEY_6, Body=fixed)
+    paths = day_manifest(tmp_path / "m", days, max_attempts=3)
+    code, out, _ = apply(clean_sandbox, paths, state, capsys, "--wait", "--retry", "jan-06")
     assert code == 0, out
-    [only] = imports_in(clean_sandbox)
-    assert only["ImportStatus"] == "COMPLETED"
+    assert len(imports_in(clean_sandbox)) == 2
+    assert {i["ImportStatus"] for i in imports_in(clean_sandbox)} == {"COMPLETED"}
     assert (
         clean_sandbox.stats()[seed.MANAGEMENT_STORE_ARN]["event_ids_ingested_more_than_once"] == 0
     )
@@ -189,10 +224,10 @@ def test_failed_import_is_retried_until_attention_then_fixed(
 def test_removed_entry_is_forgotten_and_running_one_stopped(
     clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clean_sandbox.config(speed=1.0)  # stays running for the whole test
+    clean_sandbox.config(speed=1.0, ongoing_scope="region")  # stays running for the test
     state = tmp_path / "state.json"
     paths = day_manifest(tmp_path / "m", {"jan-05": ("east", 5), "jan-06": ("west", 6)})
-    assert apply(clean_sandbox, paths, state, capsys)[0] == 0
+    assert apply(clean_sandbox, paths, state, capsys, "--queue-scope", "region")[0] == 0
     paths = day_manifest(tmp_path / "m", {"jan-05": ("east", 5)})
     code, out, _ = apply(clean_sandbox, paths, state, capsys, "--stop-removed")
     assert code == 0
@@ -240,13 +275,16 @@ def test_wait_timeout_exits_4_with_state_valid(
 def test_regions_run_in_parallel_and_one_at_a_time_within(
     clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clean_sandbox.config(speed=60.0)  # about 1.6 s per day (96 files)
+    # about 1.6 s per day (96 files), against a Lake that runs one import per Region
+    clean_sandbox.config(speed=60.0, ongoing_scope="region")
     days = {f"east-{d}": ("east", d) for d in (5, 6, 7)} | {
         f"west-{d}": ("west", d) for d in (5, 6)
     }
     paths = day_manifest(tmp_path / "m", days)
     began = time.monotonic()
-    code, _, _ = apply(clean_sandbox, paths, tmp_path / "state.json", capsys, "--wait")
+    code, _, _ = apply(
+        clean_sandbox, paths, tmp_path / "state.json", capsys, "--wait", "--queue-scope", "region"
+    )
     elapsed = time.monotonic() - began
     assert code == 0
     spans: dict[str, list[tuple[datetime, datetime]]] = {}
@@ -320,7 +358,9 @@ def test_rejected_start_is_reported_and_counted(
 def test_backoff_before_a_retry_is_recorded_as_next_retry_at(
     clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clean_sandbox.client("s3").put_object(Bucket=seed.BUCKET, Key=BAD_KEY, Body=b"not gzip")
+    good = trail_file([{"eventID": "flaky-1", "eventTime": "2026-01-05T00:09:00Z"}])
+    clean_sandbox.client("s3").put_object(Bucket=seed.BUCKET, Key=BAD_KEY, Body=good)
+    clean_sandbox.config(flaky_keys=[BAD_KEY])
     paths = day_manifest(tmp_path / "m", {"jan-05": ("east", 5)})
     state = tmp_path / "state.json"
     common = ["--state", str(state), "--endpoint-url", clean_sandbox.endpoint_url, "--no-color"]

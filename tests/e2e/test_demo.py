@@ -21,13 +21,14 @@ def test_demo_walks_through_the_job_and_stops_its_sandbox(tmp_path: Path) -> Non
         timeout=120,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    out = done.stdout
+    out = " ".join(done.stdout.split())  # a long hint wraps across lines
     steps = [
         "$ reconcile validate",
-        "Plan: 2 to create, 2 queued.",
+        "Plan: 1 to create, 3 queued.",
         "started",
         "Plan: 4 unchanged.",
         "InvalidFileFormat",  # the failed import's failure, from `reconcile failures`
+        f"reconcile apply --retry {RETRY_ENTRY}",  # the plan asks for the fix, then this
         "Plan: 1 to retry, 4 unchanged.",
         f"{RETRY_ENTRY}: retried",
         "$ reconcile status",

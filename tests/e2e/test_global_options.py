@@ -53,7 +53,7 @@ def test_profile_from_a_shared_config_file(
         ["plan", EXAMPLES, "--state", state, "--profile", "lake-sandbox"], capsys
     )
     assert code == 0, err
-    assert "Plan: 2 to create, 2 queued." in out
+    assert "Plan: 1 to create, 3 queued." in out
     code, out, err = invoke(["plan", EXAMPLES, "--state", state, "--profile", "nope"], capsys)
     assert code == 1  # no account could be reached: an error, not a plan
     assert "profile 'nope' is not in the shared config" in err
@@ -69,7 +69,7 @@ def test_aws_endpoint_url_environment_variable_is_honoured(
     monkeypatch.setenv("AWS_ENDPOINT_URL", clean_sandbox.endpoint_url)
     code, out, err = invoke(["plan", EXAMPLES, "--state", str(tmp_path / "s.json")], capsys)
     assert code == 0, err
-    assert "Plan: 2 to create, 2 queued." in out
+    assert "Plan: 1 to create, 3 queued." in out
 
 
 def test_query_filters_json_output(
@@ -77,11 +77,15 @@ def test_query_filters_json_output(
 ) -> None:
     common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
     code, out, _ = invoke(["plan", EXAMPLES, *common, "--query", "summary.create"], capsys)
-    assert (code, json.loads(out)) == (0, 2)
+    assert (code, json.loads(out)) == (0, 1)
     code, out, _ = invoke(
         ["--query", "actions[?action=='queued'].name", "plan", EXAMPLES, *common], capsys
     )
-    assert json.loads(out) == ["demo-account-2026-01-05", "demo-account-2026-01-06"]
+    assert json.loads(out) == [
+        "demo-organization-first-days",
+        "demo-account-2026-01-05",
+        "demo-account-2026-01-06",
+    ]
     code, out, _ = invoke(["validate", EXAMPLES, "--query", "imports"], capsys)
     assert json.loads(out) == 4
     code, _, err = invoke(["validate", EXAMPLES, "--query", "[[["], capsys)

@@ -168,7 +168,7 @@ def test_recipe_pull_request_then_merge_then_nothing_to_do(
     pr = run_job(pull_request, {**recipe_env, "PLAN_FILE": str(pr_plan)}, capsys)
     assert pr["validate"][0] == 0
     assert pr["plan"][0] == 2, pr["plan"]
-    assert "Plan: 2 to create, 2 queued." in pr["plan"][1]
+    assert "Plan: 1 to create, 3 queued." in pr["plan"][1]
     assert pr_plan.exists()
     code, markdown, _ = pr["show"]
     assert code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,18 +46,20 @@ def actions_by_name(document: dict[str, Any]) -> dict[str, str]:
     return {a["name"]: a["action"] for a in document["actions"]}
 
 
-def test_first_plan_creates_one_per_region_and_queues_the_rest(
+def test_first_plan_creates_one_per_account_and_queues_the_rest(
     clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state = tmp_path / "state.json"
     document = plan_json(clean_sandbox, state, capsys)
     assert actions_by_name(document) == {
         "demo-account-2026-01-07": "create",
-        "demo-organization-first-days": "create",
+        "demo-organization-first-days": "queued",
         "demo-account-2026-01-05": "queued",
         "demo-account-2026-01-06": "queued",
     }
-    assert document["summary"]["create"] == 2
+    assert document["summary"]["create"] == 1
+    by_region = plan_json(clean_sandbox, state, capsys, "--queue-scope", "region")
+    assert actions_by_name(by_region)["demo-organization-first-days"] == "create"
     assert not state.exists(), "plan must never write state"
     assert not (tmp_path / "state.json.lock").exists(), "plan takes no lock"
 
@@ -117,7 +120,7 @@ def test_detailed_exitcode_out_and_show(
         capsys,
     )  # fmt: skip
     assert code == 2
-    assert "Plan: 2 to create, 2 queued." in out
+    assert "Plan: 1 to create, 3 queued." in out
     document = json.loads(saved.read_text())
     assert {"format_version", "basis", "summary", "actions", "unmanaged", "specs"} <= set(document)
     assert len(document["specs"]) == 4
@@ -176,3 +179,23 @@ def test_aws_out_of_reach_is_an_error_not_a_plan(
         code, _, err = invoke([*command, EXAMPLES, "--state", state], capsys)
         assert code == 1, err
         assert "no import could be listed" in err and "credentials" in err
+
+
+def test_an_accounts_queue_scope_gives_each_region_its_own_queue(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`queue_scope: region` under `accounts:` (no role or profile: the run's own
+    credentials) says the same as --queue-scope region, for that account alone."""
+    folder = tmp_path / "manifests"
+    shutil.copytree(EXAMPLES, folder)
+    (folder / "accounts.yaml").write_text(
+        'version: 1\naccounts:\n  "123456789012": {queue_scope: region}\n'
+    )
+    code, out, err = invoke(
+        ["plan", str(folder), "--json", "--state", str(tmp_path / "s.json"),
+         "--endpoint-url", clean_sandbox.endpoint_url],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    actions = actions_by_name(json.loads(out))
+    assert actions["demo-account-2026-01-07"] == actions["demo-organization-first-days"] == "create"
