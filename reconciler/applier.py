@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from reconciler import apply_records as records
 from reconciler.apply_types import ApplyEvents, ApplyOptions, ApplyResult, SilentEvents
 from reconciler.aws.writer import StartOutcome, StartRequest
-from reconciler.connect import Connector, Writer
+from reconciler.connect import Connector
 from reconciler.desired import Desired, Scope, queue_key, queue_scope_of, store_backoff
 from reconciler.errors import CloudError
 from reconciler.failure_kinds import STORE_NOT_USABLE
@@ -41,7 +41,7 @@ from reconciler.planner import HELD, plan
 from reconciler.queues import QueueKey
 from reconciler.relist import look_again
 from reconciler.spec import ImportSpec
-from reconciler.state import ImportRecord, StateDocument
+from reconciler.state import ImportRecord
 from reconciler.statekeeper import StateKeeper
 
 STATE_ONLY = frozenset(
@@ -97,6 +97,7 @@ class Applier:
         self.stop = stop or threading.Event()
         self.clock = clock
         self.specs = {spec.name: spec for spec in saved.specs}
+        self.shown = {action.name: action for action in saved.plan.actions}
         self.outcomes: dict[str, str] = {}
         self.errors: list[str] = []
         self.attention: set[str] = set()
@@ -294,9 +295,9 @@ class Applier:
             accounts=self.saved.accounts,
         )
 
-    def _replan(self, places: tuple[Place, ...]) -> tuple[Plan, Observed, StateDocument]:
-        """Observe the queue's places and plan them again; also returns what was seen and the
-        state it was planned on (the re-list before a start plans on them again)."""
+    def _replan(self, places: tuple[Place, ...]) -> tuple[Plan, Observed]:
+        """Observe the queue's places and plan them again; also returns what was seen (the
+        last look before a start plans on it again)."""
         desired = self._desired(places)
         document = self.keeper.document
         observed = observe(self.connector.reader, desired, document, places=places)
@@ -309,14 +310,14 @@ class Applier:
             for a in result.actions
             if a.name in names and a.action not in (ActionKind.FORGET, ActionKind.RENAME)
         )
-        return replace(result, actions=kept), observed, document
+        return replace(result, actions=kept), observed
 
     def _work_queue(self, key: QueueKey, places: tuple[Place, ...], deadline: float | None) -> None:
         resolving = False  # after an unknown outcome without --wait: one more look, no start
         withdrawn = 0  # starts called off because the store changed in the last moment
         while not self.stop.is_set():
             try:
-                current, observed, basis = self._replan(places)
+                current, observed = self._replan(places)
             except CloudError as exc:
                 self._place_error(key, exc)
                 return
@@ -325,9 +326,11 @@ class Applier:
                 if action.progress:
                     self.events.progress(action.name, action.progress)
             starter = next((a for a in current.actions if a.action in STARTING), None)
+            if starter is not None and self._unshown(starter):
+                continue  # given up for this run; plan the queue's other entries again
             if starter is not None and not resolving:
                 try:
-                    outcome = self._start(starter, places, observed, basis)
+                    outcome = self._start(starter, places, observed)
                 except CloudError as exc:  # e.g. the account's role cannot be assumed
                     self._place_error(key, exc)
                     return
@@ -337,6 +340,7 @@ class Applier:
                         self._place_error(key, CloudError(_RESTLESS))
                         return
                     continue
+                withdrawn = 0
                 if outcome.kind == "unknown" and not self.options.wait:
                     resolving = True
                     self._sleep(min(self.options.poll_interval, 1.0))
@@ -401,14 +405,11 @@ class Applier:
     # -- StartImport ----------------------------------------------------------------------
 
     def _start(
-        self,
-        action: Action,
-        places: tuple[Place, ...],
-        observed: Observed,
-        basis: StateDocument,
+        self, action: Action, places: tuple[Place, ...], observed: Observed
     ) -> StartOutcome | None:
-        """Intent, a last look at the store, StartImport, its answer; None when the last
-        look called the start off (the record is as it was, nothing was sent)."""
+        """Intent, a last look at the store, StartImport, its answer; None when a last look
+        called the start off (the record is as it was, nothing was sent). Throttling proves
+        nothing started: the call is sent again after a backoff, each time after a new look."""
         spec = self.specs[action.name]
         kind = (
             "retry"
@@ -417,26 +418,13 @@ class Applier:
         )
         writer = self.connector.writer(spec.account)  # credentials first: no intent without
         now = self.clock()
+        basis = self.keeper.document  # as it is right before the intent (records refreshed)
         before = basis.imports.get(spec.name)
         self.keeper.update(
             lambda current: current.__setitem__(
                 spec.name, records.intent(spec, kind, current.get(spec.name), now)
             )
         )
-        verdict = look_again(
-            self.connector.reader(spec.account),
-            spec,
-            action,
-            lambda seen: plan(
-                self._desired(places), basis, seen, self.clock(), self.options.plan_options
-            ),
-            observed,
-            basis,
-        )
-        if verdict.changed:
-            self.keeper.update(lambda current: _restore(current, spec.name, before))
-            self._outcome(spec.name, f"not started: {verdict.reason}; planning again")
-            return None
         request = StartRequest(
             region=spec.region,
             account=spec.account,
@@ -448,26 +436,69 @@ class Applier:
             start=spec.start,
             end=spec.end,
         )
-        outcome = self._call_start(writer, request, verdict.answered_at)
-        crash_point("after_start")
-        self._record_start(spec, kind, outcome)
-        return outcome
-
-    def _call_start(self, writer: Writer, request: StartRequest, listed_at: float) -> StartOutcome:
-        """StartImport, sent again only after throttling (which proves nothing started)."""
         delay = self.options.throttle_backoff
         for attempt in range(self.options.throttle_retries + 1):
+            try:
+                verdict = look_again(
+                    self.connector.reader(spec.account),
+                    spec,
+                    action,
+                    lambda seen: plan(
+                        self._desired(places), basis, seen, self.clock(), self.options.plan_options
+                    ),
+                    observed,
+                    basis,
+                )
+            except BaseException:
+                # The look failed (or Ctrl-C): nothing was sent, so the intent is taken back
+                # rather than left for plan to wait out.
+                self.keeper.update(lambda current: _restore(current, spec.name, before))
+                raise
+            if verdict.changed:
+                self.keeper.update(lambda current: _restore(current, spec.name, before))
+                self._outcome(spec.name, f"not started: {verdict.reason}; planning again")
+                return None
             crash_point("before_start")
-            if attempt == 0:
-                with self._lock:
-                    self.start_gaps.append(time.monotonic() - listed_at)
+            with self._lock:
+                self.start_gaps.append(time.monotonic() - verdict.answered_at)
             outcome = writer.start_import(request)
             if not outcome.throttled or attempt == self.options.throttle_retries:
-                return outcome
+                break
             if self.stop.wait(delay):
-                return outcome  # interrupted: record the refusal, start nothing more
+                break  # interrupted: record the refusal, start nothing more
             delay *= 2
-        return outcome  # pragma: no cover - the loop always returns
+        crash_point("after_start")
+        self._record_start(spec, kind, outcome)
+        if outcome.kind != "refused":  # --retry NAME confirms one StartImport, not a run's worth
+            self._spend_confirmation(spec.name)
+        return outcome
+
+    def _unshown(self, starter: Action) -> bool:
+        """A start whose findings the approved plan did not show (an overlap accepted by an
+        allow_overlap nobody saw, say) is not made: the person approved something else."""
+        shown = self.shown.get(starter.name)
+        seen = {finding.code for finding in shown.findings} if shown else set()
+        new = sorted({finding.code for finding in starter.findings} - seen)
+        if not new:
+            return False
+        with self._lock:
+            self.given_up.add(starter.name)
+            self.attention.add(starter.name)
+        self._outcome(
+            starter.name,
+            f"not started: it now has findings the approved plan did not show ({', '.join(new)})"
+            "; make a new plan and review it",
+        )
+        return True
+
+    def _spend_confirmation(self, name: str) -> None:
+        options = self.options.plan_options
+        if name in options.retry:
+            with self._lock:
+                self.options = replace(
+                    self.options,
+                    plan_options=replace(options, retry=options.retry - {name}),
+                )
 
     def _record_start(self, spec: ImportSpec, kind: str, outcome: StartOutcome) -> None:
         now = self.clock()

@@ -21,6 +21,7 @@ from reconciler.desired import Desired
 from reconciler.errors import CloudError
 from reconciler.fields import arn_parts
 from reconciler.observed import FINISHED, Observed, ObservedImport, Place
+from reconciler.overlaps import store_key
 from reconciler.plan import Failure
 from reconciler.state import ForeignImport, ImportRecord, StateDocument
 
@@ -60,13 +61,29 @@ def _from_record(listed: ObservedImport, record: ImportRecord) -> ObservedImport
 
 
 def _adoption_destinations(desired: Desired, state: StateDocument) -> set[str]:
-    """Stores that entries without a recorded import write to: their imports may be adoptable."""
+    """Stores (by ID: AWS may echo the ID for the ARN) that entries without a recorded import
+    write to: their imports may be adoptable, and may overlap what such an entry would start."""
     wanted = set()
     for spec in desired.specs:
         record = state.imports.get(spec.name)
         if record is None or record.import_id is None or record.identity != spec.identity:
-            wanted.add(spec.destination)
+            wanted.add(store_key(spec.destination))
     return wanted
+
+
+def _vanished_stores(
+    desired: Desired, state: StateDocument, listed: list[ObservedImport]
+) -> set[str]:
+    """Stores of entries whose recorded import the listing no longer shows: a replacement
+    may start there, so what the store holds must be known."""
+    ids = {item.import_id for item in listed}
+    return {
+        store_key(spec.destination)
+        for spec in desired.specs
+        if (record := state.imports.get(spec.name)) is not None
+        and record.import_id
+        and record.import_id not in ids
+    }
 
 
 def _from_cache(listed: ObservedImport, known: ForeignImport) -> ObservedImport:
@@ -143,9 +160,11 @@ def observe(
         account, region = place
         try:
             reader = reader_for(account)  # may fail alone: e.g. its role cannot be assumed
+            listing = reader.list_imports(region)
+            stores = adoptable | _vanished_stores(desired, state, listing)
             found = [
-                _details(reader, listed, by_id.get(listed.import_id), adoptable, state)
-                for listed in reader.list_imports(region)
+                _details(reader, listed, by_id.get(listed.import_id), stores, state)
+                for listed in listing
             ]
         except CloudError as exc:
             return place, str(exc)
@@ -181,12 +200,12 @@ def _details(
 ) -> ObservedImport:
     if record is not None and record.final and listed.status == "COMPLETED":
         return _from_record(listed, record)
-    if record is None and listed.destination not in adoptable:
-        return listed  # unmanaged, and no entry could adopt it: the listing is enough
     if record is None:
         known = cached(listed, state)
         if known is not None:
-            return known
+            return known  # a finished foreign import, described before: details for free
+        if store_key(listed.destination or "") not in adoptable:
+            return listed  # unmanaged, and no entry could adopt it: the listing is enough
     detailed = reader.get_import(listed.region, listed.import_id)
     if record is not None and detailed.status in ("FAILED", "STOPPED"):
         failures = reader.list_failures(listed.region, listed.import_id, FAILURES_SHOWN)

@@ -74,6 +74,21 @@ def holder_of(observed: ObservedImport, name: str | None) -> Holder | None:
     )
 
 
+def holder_of_record(name: str, record: ImportRecord) -> Holder:
+    """What a state record says its import holds (when AWS no longer shows that import)."""
+    stats = record.statistics or {}
+    return Holder(
+        import_id=record.import_id,
+        name=name,
+        destination=record.identity.destination,
+        source_uri=record.identity.source_uri,
+        start=record.identity.start,
+        end=record.identity.end,
+        status=record.status,
+        events=stats.get("EventsCompleted"),
+    )
+
+
 def holders_of(
     observed: Observed, names_by_id: Mapping[str, str], leaving: Mapping[str, ImportRecord]
 ) -> list[Holder]:
@@ -87,19 +102,7 @@ def holders_of(
     for name, record in leaving.items():
         if record.import_id in observed.imports or not (record.import_id or record.intent):
             continue
-        stats = record.statistics or {}
-        holders.append(
-            Holder(
-                import_id=record.import_id,
-                name=name,
-                destination=record.identity.destination,
-                source_uri=record.identity.source_uri,
-                start=record.identity.start,
-                end=record.identity.end,
-                status=record.status,
-                events=stats.get("EventsCompleted"),
-            )
-        )
+        holders.append(holder_of_record(name, record))
     return holders
 
 
@@ -202,15 +205,25 @@ def allowed_finding(spec: ImportSpec, holders: Sequence[Holder]) -> Finding:
     )
 
 
-def _new_spans(spec: ImportSpec, holders: Sequence[Holder]) -> list[Span]:
-    """What no holder covers; nothing, when a holder's range is unknown (it may cover all)."""
+def _new_spans(spec: ImportSpec, holders: Sequence[Holder]) -> list[Span] | None:
+    """What no holder covers, as time ranges of the entry's prefix; None when that cannot be
+    told: a holder's range is unknown, or a holder reads only a narrower prefix (then a time
+    range of the whole prefix is neither all new nor all held)."""
     if any(h.source_uri is None for h in holders):
-        return []
+        return None
+    if any(
+        _prefix(h.source_uri or "") != _prefix(spec.source_uri)
+        and _prefix(h.source_uri or "").startswith(_prefix(spec.source_uri))
+        for h in holders
+    ):
+        return None
     return remainder((spec.start, spec.end), [(h.start, h.end) for h in holders])
 
 
 def _new_part(spec: ImportSpec, holders: Sequence[Holder]) -> str:
     new = _new_spans(spec, holders)
+    if new is None:
+        return "What in its range is new cannot be told from what AWS reports."
     if not new:
         return "Nothing in its range is new."
     return "New in its range: " + ", ".join(span_text(span) for span in new) + "."
@@ -221,6 +234,12 @@ def _fix(spec: ImportSpec, holders: Sequence[Holder], *, replacing: bool) -> str
     allow = f"set allow_overlap: true on '{spec.name}'"
     if replacing:
         allow += f" and confirm with --replace {spec.name}"
+    if new is None:
+        return (
+            "Look at the other import (aws cloudtrail get-import --import-id ID), then narrow "
+            f"this entry's prefix or range so it does not overlap, or {allow} to store the "
+            "overlap twice."
+        )
     if not new:
         return (
             "Nothing in this range is new. Remove the entry, or restore the source and range of "

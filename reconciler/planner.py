@@ -32,8 +32,10 @@ from reconciler.failure_kinds import STORE_NOT_USABLE, user_fixes
 from reconciler.fields import arn_parts, format_time
 from reconciler.observed import ONGOING, Observed, ObservedImport
 from reconciler.overlaps import (
+    Holder,
     allowed_finding,
     events_at_stake,
+    holder_of_record,
     holders_of,
     overlap_finding,
     overlapping,
@@ -100,6 +102,13 @@ class _Planner:
         self.holders = holders_of(self.observed, names_by_id, self.orphans)
 
     # -- building blocks ---------------------------------------------------------------
+
+    def _retry_hint(self, spec: ImportSpec) -> str:
+        """`reconcile apply [PATHS] --retry NAME`, as the person runs it: a hint must work as
+        printed (PATHS unless they are apply's default)."""
+        paths = self.desired.scope.paths
+        shown = [] if tuple(paths) in (("manifests",), ("",), ()) else list(paths)
+        return " ".join(["reconcile apply", *shown, "--retry", spec.name])
 
     def _action(self, spec: ImportSpec, kind: ActionKind, reason: str, **extra: Any) -> Action:
         account, region = spec.account, spec.region
@@ -203,10 +212,18 @@ class _Planner:
         create = self._action(spec, ActionKind.CREATE, reason)
         return self._guarded(spec, create)
 
-    def _guarded(self, spec: ImportSpec, action: Action, *, replacing: bool = False) -> Action:
+    def _guarded(
+        self,
+        spec: ImportSpec,
+        action: Action,
+        *,
+        replacing: bool = False,
+        holders: list[Holder] | None = None,
+    ) -> Action:
         """No create or replace over events the store already holds (DESIGN.md, "Apply
         safety"); `allow_overlap: true` is the only way through, and it stays visible."""
-        holders = overlapping(spec.identity, self.holders)
+        if holders is None:
+            holders = overlapping(spec.identity, self.holders)
         if not holders:
             return action
         if spec.allow_overlap:
@@ -358,7 +375,7 @@ class _Planner:
                 spec,
                 ActionKind.ATTENTION,
                 f"{what}; every failure is one a retry cannot cure ({', '.join(kinds)}): "
-                f"{'; '.join(fixes)}. Then say it is fixed: reconcile apply --retry {spec.name}",
+                f"{'; '.join(fixes)}. Then say it is fixed: {self._retry_hint(spec)}",
                 **common,
             )
         waiting = self._store_wait(spec, record, common)
@@ -395,7 +412,7 @@ class _Planner:
                 ActionKind.ATTENTION,
                 f"the store has refused StartImport as not usable since {format_time(since)} "
                 f"({last.code}); make it ENABLED or STOPPED_INGESTION, then run: "
-                f"reconcile apply --retry {spec.name}",
+                f"{self._retry_hint(spec)}",
                 **common,
             )
         due = record.next_retry_at
@@ -516,7 +533,10 @@ class _Planner:
     ) -> Action:
         """A new import only when --replace confirms it, and never one that exists: an import
         that already has the new identity (made in the console, say) is adopted instead."""
-        holders = overlapping(spec.identity, self.holders)
+        known = list(self.holders)
+        if record.import_id and record.import_id not in self.observed.imports:
+            known.append(holder_of_record(spec.name, record))  # vanished: its events may stay
+        holders = overlapping(spec.identity, known)
         if spec.name not in self.options.replace:
             findings: tuple[Finding, ...] = ()
             if holders and not spec.allow_overlap:
@@ -550,6 +570,7 @@ class _Planner:
                 spec, ActionKind.REPLACE, confirmed, import_id=record.import_id, changes=changes
             ),
             replacing=True,
+            holders=holders,
         )
 
     # -- records whose entries left the manifests ----------------------------------------

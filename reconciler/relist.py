@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from reconciler.observe import ImportReader, cached
-from reconciler.observed import Observed, ObservedImport
+from reconciler.observed import ONGOING, Observed, ObservedImport
 from reconciler.plan import Action, Plan
 from reconciler.spec import ImportSpec
 from reconciler.state import StateDocument
@@ -34,6 +34,17 @@ class Verdict:
     answered_at: float  # time.monotonic() of the last ListImports answer
 
 
+def _changed(listed: ObservedImport, known: ObservedImport | None) -> bool:
+    """New, or no longer as it was (a FAILED import someone retried now runs, and may come to
+    hold events): either way, describe it and decide again."""
+    if known is None:
+        return True
+    if listed.status != known.status:
+        return True
+    seconds = [t.replace(microsecond=0) if t else None for t in (listed.updated, known.updated)]
+    return seconds[0] != seconds[1] and listed.status not in ONGOING
+
+
 def look_again(
     reader: ImportReader,
     spec: ImportSpec,
@@ -48,7 +59,7 @@ def look_again(
     for _ in range(LOOKS):
         listed = reader.list_imports(spec.region, destination=spec.destination)
         answered = time.monotonic()
-        fresh = [item for item in listed if item.import_id not in known]
+        fresh = [item for item in listed if _changed(item, known.get(item.import_id))]
         if not fresh:
             return Verdict(False, "", answered)
         for item in fresh:

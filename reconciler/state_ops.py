@@ -156,6 +156,15 @@ def resolve_record(
                 f"{'ImportId ' + record.import_id if record.import_id else 'no intent'}); "
                 "nothing was changed."
             )
+        owner = next(
+            (other for other, rec in document.imports.items() if adopt and rec.import_id == adopt),
+            None,
+        )
+        if owner is not None:
+            raise UsageError(
+                f"{adopt} is already the import of {owner} in state {source}; one import "
+                "belongs to one entry. Nothing was changed."
+            )
         if adopt is not None:
             attempts = record.attempts
             if attempts:

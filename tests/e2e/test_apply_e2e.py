@@ -198,7 +198,7 @@ def test_failed_import_is_retried_until_attention_then_fixed(
     assert [a.kind for a in records["jan-06"].attempts] == ["create"]  # no attempt wasted
     shown = plan_text(clean_sandbox, paths, state, capsys)
     assert "a retry cannot cure (InvalidFileFormat)" in shown
-    assert "reconcile apply --retry jan-06" in shown
+    assert f"reconcile apply {paths} --retry jan-06" in shown  # the hint, as it is run
     code, out, _ = invoke(
         ["failures", "jan-06", "--state", str(state), "--endpoint-url", clean_sandbox.endpoint_url],
         capsys,

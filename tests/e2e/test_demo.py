@@ -28,7 +28,8 @@ def test_demo_walks_through_the_job_and_stops_its_sandbox(tmp_path: Path) -> Non
         "started",
         "Plan: 4 unchanged.",
         "InvalidFileFormat",  # the failed import's failure, from `reconcile failures`
-        f"reconcile apply --retry {RETRY_ENTRY}",  # the plan asks for the fix, then this
+        "Then say it is fixed: reconcile apply",  # the plan asks for the fix, then --retry
+        f"--retry {RETRY_ENTRY}",
         "Plan: 1 to retry, 4 unchanged.",
         f"{RETRY_ENTRY}: retried",
         "$ reconcile status",

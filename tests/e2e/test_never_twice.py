@@ -343,3 +343,49 @@ def test_apply_starts_only_what_its_plan_showed_starting(
         if a["name"] == "jan-06"
     )  # fmt: skip
     assert action["action"] in ("retry", "queued")  # shown now; the next apply may start it
+
+
+def test_a_plan_file_edited_to_allow_an_overlap_starts_nothing(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The overlap shown as attention is edited into a plain create with allow_overlap set in
+    its spec (every field consistent): apply's own look finds an overlap the approved plan
+    did not show, and starts nothing."""
+    state, _ = one_completed(clean_sandbox, capsys, tmp_path)
+    state.unlink()  # lost state: the new entry is a create over what the store holds
+    saved = tmp_path / "p.plan"
+    paths = entry_manifest(tmp_path / "m", {**JAN_05, "end": "2026-01-06T23:59:59Z"})
+    assert run(clean_sandbox, capsys, "plan", paths, "--out", str(saved), state=state)[0] == 0
+    document = json.loads(saved.read_text())
+    document["specs"][0]["allow_overlap"] = True
+    action = document["actions"][0]
+    assert action["action"] == "attention"
+    action.update(action="create", findings=[], reason="not in state")
+    document["summary"] = {**document["summary"], "attention": 0, "create": 1}
+    saved.write_text(json.dumps(document, indent=2))
+    code, out, err = run(clean_sandbox, capsys, "apply", "--plan", str(saved), *FAST_APPLY,
+                         state=state)  # fmt: skip
+    assert len(imports_in(clean_sandbox)) == 1, (code, out, err)
+    assert code != 0 and "findings the approved plan did not show" in out + err
+
+
+def test_other_echoes_do_not_raise_false_overlaps(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AWS echoing the store ID and another slash: the import that holds January 5 is still
+    read and compared, so January 6 alone is a plain create."""
+    from tests.e2e.test_neighbours import start_by_hand
+    from tests.sandbox.helpers import wait_finished
+
+    clean_sandbox.config(echo="normalised")
+    by_hand = start_by_hand(clean_sandbox, JAN_05["start"], JAN_05["end"])
+    wait_finished(clean_sandbox.client("cloudtrail"), by_hand)
+    jan_06 = {"name": "jan-06", "start": "2026-01-06T00:00:00Z", "end": "2026-01-06T23:59:59Z"}
+    state = tmp_path / "state.json"
+    paths = entry_manifest(tmp_path / "m", jan_06)
+    [action] = plan_document(clean_sandbox, capsys, paths, state)["actions"]
+    assert (action["action"], action["findings"]) == ("create", [])
+    # ...and January 5 again is stopped, although nothing matches its echo exactly.
+    paths = entry_manifest(tmp_path / "m", JAN_05)
+    [action] = plan_document(clean_sandbox, capsys, paths, state)["actions"]
+    assert action["action"] == "attention" and by_hand in action["findings"][0]["message"]
