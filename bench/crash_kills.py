@@ -44,7 +44,7 @@ CRASH_POINT_KILLS = (
 
 def plan_kills(rounds: int, seed: int) -> list[Kill]:
     points = [Kill(crash_at=point) for point in CRASH_POINT_KILLS][:rounds]
-    return points + timer_kills(seed, max(0, rounds - len(points)), low=0.35, high=1.4)
+    return points + timer_kills(seed, max(0, rounds - len(points)))
 
 
 def main() -> int:

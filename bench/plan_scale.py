@@ -29,10 +29,10 @@ from served import serve_sandbox
 from reconciler.aws.accounts import Connections
 from reconciler.aws.lake import LakeReader
 from reconciler.aws.session import ClientFactory
-from reconciler.planning import PlanRequest, make_plan
+from reconciler.plan.make import PlanRequest, make_plan
 from reconciler.sandbox import seed
 from reconciler.sandbox.worlds import hook, managed_world
-from reconciler.statestore_local import LocalStateStore
+from reconciler.state.local import LocalStateStore
 
 
 def write_world(folder: Path, endpoint: str, count: int) -> tuple[str, str]:

@@ -26,12 +26,12 @@ from typing import Any
 
 from served import serve_sandbox
 
-from reconciler.apply_types import ApplyOptions
-from reconciler.applying import ApplyRequest, run_apply
+from reconciler.apply.run import ApplyRequest, run_apply
+from reconciler.apply.types import ApplyOptions
 from reconciler.aws.accounts import Connections
 from reconciler.sandbox import seed
 from reconciler.sandbox.worlds import hook
-from reconciler.statestore_local import LocalStateStore
+from reconciler.state.local import LocalStateStore
 
 
 class _Quiet:

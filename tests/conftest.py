@@ -121,3 +121,15 @@ def sandbox(aws_env: None) -> Iterator[SandboxClient]:
 def clean_sandbox(sandbox: SandboxClient) -> SandboxClient:
     sandbox.reset(seed=True)
     return sandbox
+
+
+SLOW_FOLDERS = ("e2e", "faults", "sandbox")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`slow`: a test over the wire (the sandbox's HTTP server, or a subprocess). The rest
+    is pure and runs in seconds: `pytest -m "not slow"`."""
+    for item in items:
+        folder = item.path.parent.name
+        if folder in SLOW_FOLDERS or "sandbox" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

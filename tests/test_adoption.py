@@ -1,4 +1,4 @@
-"""`reconciler.adoption`: names, overlap marking, open ranges, skipping, and YAML that loads."""
+"""`reconciler.adopt`: names, overlap marking, open ranges, skipping, and YAML that loads."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.adoption import (
+from reconciler.adopt import (
     adopt,
     entry_name,
     managed_import_ids,
@@ -21,10 +21,10 @@ from reconciler.adoption import (
 )
 from reconciler.cli import run
 from reconciler.fields import NAME_RE
-from reconciler.manifest import load_manifests
-from reconciler.observed import ObservedImport
+from reconciler.manifest.load import load_manifests
+from reconciler.plan.observed import ObservedImport
 from reconciler.spec import Identity
-from reconciler.state import ImportRecord, StateDocument
+from reconciler.state.document import ImportRecord, StateDocument
 
 ACCOUNT = "123456789012"
 EAST = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:eventdatastore/0a1b2c3d-0000-4000-8000-000000000001"

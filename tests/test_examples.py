@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.manifest import load_manifests
+from reconciler.manifest.load import load_manifests
 from reconciler.sandbox import seed
 
 EXAMPLES = Path(__file__).parent.parent / "manifests" / "examples"

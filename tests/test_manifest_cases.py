@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from reconciler.fields import format_time
-from reconciler.manifest import load_manifests
+from reconciler.manifest.load import load_manifests
 from reconciler.spec import ImportSpec
 
 CASES = Path(__file__).parent / "manifests"

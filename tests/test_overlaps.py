@@ -7,9 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reconciler.failure_kinds import user_fixes
-from reconciler.overlaps import Holder, nested, overlapping, remainder, spans_overlap, store_key
-from reconciler.plan import Failure
+from reconciler.plan.failures import user_fixes
+from reconciler.plan.overlaps import (
+    Holder,
+    nested,
+    overlapping,
+    remainder,
+    spans_overlap,
+    store_key,
+)
+from reconciler.plan.types import Failure
 from reconciler.spec import Identity
 
 BEFORE_20TH = datetime(2024, 1, 19, 23, 59, 59, tzinfo=UTC)

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from reconciler import models, planfile_checks
 from reconciler.cli.app import execute, render
 from reconciler.errors import ReconcileError
-from reconciler.planfile import SavedPlan, read_plan_file, write_plan_file
+from reconciler.manifest import models
+from reconciler.plan import saved_checks as planfile_checks
+from reconciler.plan.saved import SavedPlan, read_plan_file, write_plan_file
 from reconciler.sandbox import seed
 from reconciler.spec import AccountAccess
 from tests.cli_helpers import invoke

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.desired import Desired, PlanOptions, Scope
-from reconciler.observed import Observed, ObservedImport
-from reconciler.plan import Failure
-from reconciler.planner import plan
+from reconciler.plan.desired import Desired, PlanOptions, Scope
+from reconciler.plan.observed import Observed, ObservedImport
+from reconciler.plan.planner import plan
+from reconciler.plan.types import Failure
 from reconciler.spec import Identity, ImportSpec, RetryPolicy, SourceLocation
-from reconciler.state import Attempt, ImportRecord, Intent, StateDocument
+from reconciler.state.document import Attempt, ImportRecord, Intent, StateDocument
 
 CASES = Path(__file__).parent / "planner_cases"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from reconciler.plan import (
+from reconciler.plan.types import (
     Action,
     ActionKind,
     Basis,
@@ -313,8 +314,7 @@ def test_every_kind_is_in_the_sample() -> None:
         ("plan.json", lambda plan: render_json(plan)),
     ],
 )
-def test_golden(name: str, render: object) -> None:
-    assert callable(render)
+def test_golden(name: str, render: Callable[[Plan], str]) -> None:
     _check_golden(name, render(sample_plan()))
 
 

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from reconciler.schema import manifest_schema, manifest_schema_json
+from reconciler.manifest.schema import manifest_schema, manifest_schema_json
 
 REPO = Path(__file__).parent.parent
 VALID = REPO / "tests" / "manifests" / "valid"

@@ -16,9 +16,9 @@ from reconciler.aws.session import ClientFactory
 from reconciler.cli import status_cmds
 from reconciler.sandbox import seed
 from reconciler.spec import Identity
-from reconciler.state import Attempt, ImportRecord, Intent, StateDocument
-from reconciler.statestore import LockInfo
-from reconciler.statestore_local import LocalStateStore
+from reconciler.state.document import Attempt, ImportRecord, Intent, StateDocument
+from reconciler.state.local import LocalStateStore
+from reconciler.state.store import LockInfo
 from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 from tests.sandbox.helpers import start, wait_finished

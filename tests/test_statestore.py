@@ -21,16 +21,16 @@ from typing import Any
 
 import pytest
 
+from reconciler.cli.app import open_state_store
 from reconciler.errors import LockError, StateError
 from reconciler.spec import Identity
-from reconciler.state import ImportRecord, StateDocument
-from reconciler.statestore import (
+from reconciler.state.document import ImportRecord, StateDocument
+from reconciler.state.local import LocalStateStore
+from reconciler.state.store import (
     DEFAULT_STATE_PATH,
     LockInfo,
-    open_state_store,
     resolve_state_location,
 )
-from reconciler.statestore_local import LocalStateStore
 
 DESTINATION = "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/EXAMPLE-0000"
 
@@ -259,7 +259,7 @@ def test_interrupt_between_temp_write_and_rename(
 
 WRITER = """
 import sys
-from reconciler.statestore_local import LocalStateStore
+from reconciler.state.local import LocalStateStore
 store = LocalStateStore(sys.argv[1])
 with store.lock("reconcile apply"):
     document = store.read()
@@ -298,7 +298,7 @@ def test_sigkill_during_writes_leaves_valid_state_and_backup(state_path: Path) -
 
 HOLDER = """
 import sys, time
-from reconciler.statestore_local import LocalStateStore
+from reconciler.state.local import LocalStateStore
 with LocalStateStore(sys.argv[1]).lock("reconcile apply") as info:
     print(info.lock_id, flush=True)
     time.sleep(float(sys.argv[2]))

@@ -18,10 +18,11 @@ import pytest
 
 from reconciler.aws.session import ClientFactory
 from reconciler.aws.statestore_s3 import BACKUPS_KEPT, S3StateStore
+from reconciler.cli.app import open_state_store
 from reconciler.errors import LockError, StateError, UsageError
 from reconciler.spec import Identity
-from reconciler.state import ImportRecord, StateDocument
-from reconciler.statestore import LockInfo, ci_run_url, open_state_store
+from reconciler.state.document import ImportRecord, StateDocument
+from reconciler.state.store import LockInfo, ci_run_url
 
 REGION = "us-east-1"
 KEY = "teams/payments/state.json"

@@ -1,8 +1,8 @@
 """CloudTrail Lake import calls, turned into plain data and our own exceptions.
 
 `LakeReader` is what plan uses (ListImports, GetImport, ListImportFailures: read only, with
-botocore's standard retries). Everything returned is a plain value from `reconciler.observed`
-or `reconciler.plan`, so the core never sees a boto3 response.
+botocore's standard retries). Everything returned is a plain value from `reconciler.plan.observed`
+or `reconciler.plan.types`, so the core never sees a boto3 response.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from reconciler.aws.session import ClientFactory
 from reconciler.errors import CloudError
-from reconciler.observed import ObservedImport
-from reconciler.plan import Failure
+from reconciler.plan.observed import ObservedImport
+from reconciler.plan.types import Failure
 
 T = TypeVar("T")
 LIST_PAGE_SIZE = 1000  # the API's maximum: 10,000 imports in 10 calls

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING
 from reconciler.aws.lake import AwsCallError, call
 from reconciler.aws.session import ClientFactory
 from reconciler.errors import LockError, StateError
-from reconciler.state import StateDocument
-from reconciler.statestore import (
+from reconciler.state.document import StateDocument
+from reconciler.state.store import (
     LockInfo,
     check_unchanged,
     ci_run_url,

@@ -17,8 +17,8 @@ from typing import Any
 
 from reconciler.aws.lake import AwsCallError, call
 from reconciler.aws.session import ClientFactory
-from reconciler.failure_kinds import STORE_NOT_USABLE
 from reconciler.fields import arn_parts
+from reconciler.plan.failures import STORE_NOT_USABLE
 
 # Errors that prove the request was turned away before any work: safe to send again later.
 THROTTLING = frozenset(

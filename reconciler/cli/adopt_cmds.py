@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -87,14 +85,15 @@ def adopt(
       reconcile adopt --out manifests/adopted.yaml --force --endpoint-url http://127.0.0.1:4566
     Then review the file, `reconcile validate`, `reconcile plan` (adopt only), `reconcile apply`.
     """
-    from reconciler.adoption import (
+    from reconciler.adopt import (
         adopt as adopt_imports,
     )
-    from reconciler.adoption import (
+    from reconciler.adopt import (
         managed_import_ids,
         observe_imports,
         render_yaml,
     )
+    from reconciler.aws.discovery import caller_account, store_names
     from reconciler.fields import arn_parts, check_event_data_store_arn
 
     if out and os.path.exists(out) and not force:
@@ -114,20 +113,20 @@ def adopt(
         searched = list(regions) or ([default] if default else [])
         if not searched:
             raise click.UsageError("no Region: pass --region or --destination, or set AWS_REGION")
-        places.setdefault(_caller_account(conns), []).extend(searched)
+        places.setdefault(caller_account(conns.base), []).extend(searched)
     managed: frozenset[str] = frozenset()
     if not include_managed:
         managed = managed_import_ids(open_store(state_location).read())
     found, skipped = [], []
-    store_names: dict[str, str] = {}
+    names: dict[str, str] = {}
     for account, account_regions in places.items():
         reader = conns.reader(account)
         seen, left_out = observe_imports(reader, account_regions, destinations, managed)
         found += seen
         skipped += left_out
         for region in dict.fromkeys(account_regions):
-            store_names.update(_store_names(reader.factory, region))
-    adoption = adopt_imports(found, store_names)
+            names.update(store_names(reader.factory, region))
+    adoption = adopt_imports(found, names)
     all_regions = sorted({r for rs in places.values() for r in rs})
     text = render_yaml(
         adoption,
@@ -151,36 +150,6 @@ def adopt(
     return ExitCode.OK
 
 
-def _caller_account(conns: Any) -> str:
-    """The account of the run's own credentials (imports are listed per account)."""
-    from reconciler.aws.lake import call
-
-    factory = conns.base
-    sts = factory.client("sts", factory.region or "us-east-1")
-    return str(call("GetCallerIdentity", sts.get_caller_identity)["Account"])
-
-
-def _store_names(factory: Any, region: str) -> dict[str, str]:
-    """Store ARN -> name, for readable entry names; without them names use the ID's prefix."""
-    from reconciler.aws.lake import AwsCallError, call
-
-    client = factory.cloudtrail(region)
-    names: dict[str, str] = {}
-    token: str | None = None
-    try:
-        while True:
-            kwargs: dict[str, Any] = {"NextToken": token} if token else {}
-            page = call("ListEventDataStores", partial(client.list_event_data_stores, **kwargs))
-            for store in page.get("EventDataStores", []):
-                if store.get("EventDataStoreArn") and store.get("Name"):
-                    names[str(store["EventDataStoreArn"])] = str(store["Name"])
-            token = page.get("NextToken")
-            if not token:
-                return names
-    except AwsCallError:
-        return names  # e.g. no cloudtrail:ListEventDataStores permission: names are optional
-
-
 # The command's own --region is repeatable and lists Regions to search; the global one (a
 # single default Region) still works before the subcommand: `reconcile --region R adopt`.
 adopt.params = [p for p in adopt.params if not (p.name == "region" and not p.expose_value)]
@@ -188,7 +157,7 @@ adopt.params = [p for p in adopt.params if not (p.name == "region" and not p.exp
 
 def _schema_ref(out: str | None) -> str:
     """The committed schema relative to FILE's folder, when found above it; else the default."""
-    from reconciler.adoption import DEFAULT_SCHEMA_REF
+    from reconciler.adopt import DEFAULT_SCHEMA_REF
 
     if not out:
         return DEFAULT_SCHEMA_REF

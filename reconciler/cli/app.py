@@ -41,6 +41,7 @@ __all__ = [
     "global_options",
     "global_settings",
     "main",
+    "open_state_store",
     "open_store",
     "output_format",
     "print_problems",
@@ -96,7 +97,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Show what apply would do: read manifests, state and AWS; change nothing.",
     ),
     "sandbox": (
-        "reconciler.sandbox.commands",
+        "reconciler.cli.sandbox_cmds",
         "sandbox",
         "A local CloudTrail Lake (with imports) on moto, for demos and tests.",
     ),
@@ -175,9 +176,30 @@ def print_problems(problems: Sequence[Any], color: bool) -> None:
     click.echo(f"{len(problems)} problem(s) found.", err=True)
 
 
+def open_state_store(location: str, factory: Any = None) -> Any:
+    """The store for a location as `resolve_state_location` returns it (chosen here, at the
+    composition root: the store interface knows neither implementation).
+
+    `s3://bucket/key` is the S3 store; its client comes from `factory` (the run's, built from
+    the global options; without one, boto3's defaults). Anything else is a local path.
+    """
+    from reconciler.state.store import parse_s3_location
+
+    if location.startswith("s3://"):
+        bucket, key = parse_s3_location(location)
+        from reconciler.aws.session import ClientFactory
+        from reconciler.aws.statestore_s3 import S3StateStore
+
+        factory = factory or ClientFactory()
+        return S3StateStore(bucket, key, factory, factory.region)
+    from reconciler.state.local import LocalStateStore
+
+    return LocalStateStore(location)
+
+
 def open_store(state_location: str | None) -> Any:
     """The state store named by --state / RECONCILE_STATE; s3:// uses the run's AWS settings."""
-    from reconciler.statestore import open_state_store, resolve_state_location
+    from reconciler.state.store import resolve_state_location
 
     location = resolve_state_location(state_location)
     if not location.startswith("s3://"):

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from reconciler import defaults
 from reconciler.cli.app import (
     EXIT_CODES_HELP,
     GlobalSettings,
@@ -148,7 +149,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 @click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
-    default=0,
+    default=defaults.LOCK_TIMEOUT_SECONDS,
     show_default=True,
     metavar="SECONDS",
     help="Wait this long for the state lock.",
@@ -156,7 +157,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 @click.option(
     "--poll-interval",
     type=click.FloatRange(min=0.05),
-    default=2.0,
+    default=defaults.POLL_INTERVAL_SECONDS,
     show_default=True,
     metavar="SECONDS",
     help="How often --wait polls GetImport.",
@@ -164,10 +165,11 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 @click.option(
     "--parallelism",
     type=click.IntRange(min=1),
-    default=16,
+    default=defaults.PARALLELISM,
     show_default=True,
     metavar="N",
-    help="Accounts and Regions worked on at once (each has at most one import running).",
+    help="Queues (accounts, or accounts and Regions with --queue-scope region) worked on at "
+    "once; each has at most one import running.",
 )
 @timing_options
 @start_options
@@ -219,8 +221,8 @@ def apply(
     """
     from datetime import timedelta
 
-    from reconciler.apply_types import ApplyOptions
-    from reconciler.applying import ApplyRequest, run_apply
+    from reconciler.apply.run import ApplyRequest, run_apply
+    from reconciler.apply.types import ApplyOptions
     from reconciler.cli.app import connections, emit_json, render
     from reconciler.errors import ManifestError, UsageError
 

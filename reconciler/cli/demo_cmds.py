@@ -115,7 +115,7 @@ class Demo:
     def wait_for_status(self, status: str, timeout: float = 30) -> None:
         from reconciler.aws.accounts import Connections
         from reconciler.sandbox import seed
-        from reconciler.statestore_local import LocalStateStore
+        from reconciler.state.local import LocalStateStore
 
         reader = Connections(region="us-west-2", endpoint_url=self.endpoint).reader(seed.ACCOUNT)
         deadline = time.monotonic() + timeout

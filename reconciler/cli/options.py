@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler import defaults
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 _TRUE = ("1", "true", "yes", "on")
@@ -217,7 +219,7 @@ def timing_options(func: F) -> F:
     func = click.option(
         "--pending-grace",
         type=click.FloatRange(min=0),
-        default=600,
+        default=defaults.PENDING_GRACE_SECONDS,
         show_default=True,
         metavar="SECONDS",
         help="How long an unanswered StartImport blocks its queue while its import may still "
@@ -227,7 +229,7 @@ def timing_options(func: F) -> F:
     return click.option(
         "--retry-backoff",
         type=click.FloatRange(min=0),
-        default=60,
+        default=defaults.RETRY_BACKOFF_SECONDS,
         show_default=True,
         metavar="SECONDS",
         help="Wait this long after a failure before a retry; doubles per attempt, at most an hour.",
@@ -249,7 +251,7 @@ def start_options(func: F) -> F:
     return click.option(
         "--queue-scope",
         type=click.Choice(["account", "region"]),
-        default="account",
+        default=defaults.QUEUE_SCOPE,
         show_default=True,
         help="One import at a time per account, as AWS words its limit, or per account and "
         "Region for accounts that allow that (an account's queue_scope: under accounts: "
@@ -270,7 +272,7 @@ def shard_option(func: F) -> F:
 def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
-    from reconciler.desired import Shard
+    from reconciler.plan.desired import Shard
 
     try:
         index_text, count_text = value.split("/")

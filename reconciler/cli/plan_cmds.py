@@ -84,8 +84,8 @@ def plan(
     from datetime import timedelta
 
     from reconciler.errors import ManifestError
-    from reconciler.planfile import write_plan_file
-    from reconciler.planning import PlanRequest, make_plan
+    from reconciler.plan.make import PlanRequest, make_plan
+    from reconciler.plan.saved import write_plan_file
 
     settings = global_settings(ctx)
     fmt = output_format(as_json, as_markdown, settings)
@@ -130,7 +130,7 @@ def show(ctx: click.Context, planfile: str, as_json: bool, as_markdown: bool) ->
 
     Makes no AWS call and reads no state: it shows the plan exactly as it was made.
     """
-    from reconciler.planfile import read_plan_file
+    from reconciler.plan.saved import read_plan_file
 
     saved = read_plan_file(planfile)
     settings = global_settings(ctx)

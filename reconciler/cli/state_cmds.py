@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from reconciler import defaults
 from reconciler.cli.app import (
     EXIT_CODES_HELP,
     global_options,
@@ -46,7 +47,7 @@ def lock_timeout_option(func: Any) -> Any:
     return click.option(
         "--lock-timeout",
         type=click.FloatRange(min=0),
-        default=0,
+        default=defaults.LOCK_TIMEOUT_SECONDS,
         show_default=True,
         metavar="SECONDS",
         help="Wait this long for another holder of the state lock (0: fail at once).",
@@ -72,7 +73,7 @@ def state_list(ctx: click.Context, as_json: bool, state_location: str | None) ->
       reconcile state list
       reconcile state list --state prod/state.json --json
     """
-    from reconciler.state_ops import PENDING, select_records
+    from reconciler.state.ops import PENDING, select_records
 
     store = open_store(state_location)
     document = store.read()
@@ -121,7 +122,7 @@ def state_show(name: str, state_location: str | None) -> ExitCode:
       reconcile state show payments-2024-h1
       reconcile state show payments-2024-h1 | jq .attempts
     """
-    from reconciler.state_ops import find_record
+    from reconciler.state.ops import find_record
 
     store = open_store(state_location)
     record = find_record(store.read(), name, store.describe())
@@ -151,7 +152,7 @@ def state_history(
       reconcile state history payments-2024-h1 --json
     """
     from reconciler.fields import format_time
-    from reconciler.state_ops import find_record, record_history
+    from reconciler.state.ops import find_record, record_history
 
     store = open_store(state_location)
     record = find_record(store.read(), name, store.describe())
@@ -206,7 +207,7 @@ def state_mv(old: str, new: str, lock_timeout: float, state_location: str | None
       reconcile state mv payments-2024 payments-2024-full
       reconcile state mv old-name new-name --lock-timeout 30
     """
-    from reconciler.state_ops import move_record
+    from reconciler.state.ops import move_record
 
     store = open_store(state_location)
     written = move_record(store, old, new, f"reconcile state mv {old} {new}", lock_timeout)
@@ -236,7 +237,7 @@ def state_rm(name: str, lock_timeout: float, state_location: str | None) -> Exit
       reconcile state rm payments-2023
       reconcile state rm payments-2023 --lock-timeout 30
     """
-    from reconciler.state_ops import remove_record
+    from reconciler.state.ops import remove_record
 
     store = open_store(state_location)
     written, removed = remove_record(store, name, f"reconcile state rm {name}", lock_timeout)
@@ -292,7 +293,7 @@ def state_resolve(
       reconcile state resolve payments-2024 --adopt 1f0e6c1e-2b8a-4c3e-9d55-0a4b1c2d3e4f
       reconcile state resolve payments-2024 --not-ours 1f0e6c1e-2b8a-4c3e-9d55-0a4b1c2d3e4f
     """
-    from reconciler.state_ops import resolve_record
+    from reconciler.state.ops import resolve_record
 
     store = open_store(state_location)
     command = f"reconcile state resolve {name}"

@@ -41,7 +41,7 @@ def account_readers(settings: Any, manifests: str) -> Any:
 
     conns = connections(settings)
     if Path(manifests).exists():
-        from reconciler.manifest import load_manifests
+        from reconciler.manifest.load import load_manifests
 
         conns.use_accounts(load_manifests([manifests]).accounts)
     return conns.reader
@@ -79,7 +79,7 @@ def status(
       reconcile status payments-2024-h1 --endpoint-url http://127.0.0.1:4566
       reconcile status --json | jq '.[] | select(.status == "FAILED") | .name'
     """
-    from reconciler.state_ops import live_status, select_records
+    from reconciler.state.ops import live_status, select_records
 
     settings = global_settings(ctx)
     store = open_store(state_location)
@@ -147,7 +147,7 @@ def failures(
       reconcile failures payments-2024-h1
       reconcile failures payments-2024-h1 --json | jq -r '.failures[].location'
     """
-    from reconciler.state_ops import all_failures, find_record, place_of
+    from reconciler.state.ops import all_failures, find_record, place_of
 
     settings = global_settings(ctx)
     store = open_store(state_location)

@@ -34,8 +34,8 @@ def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> ExitC
       reconcile validate manifests/prod.yaml manifests/staging/
       reconcile validate --json | jq '.problems[].message'
     """
-    from reconciler.manifest import load_manifests
-    from reconciler.problems import problems_json
+    from reconciler.manifest.load import load_manifests
+    from reconciler.manifest.problems import problems_json
 
     result = load_manifests(paths or ("manifests",))
     settings = global_settings(ctx)
@@ -58,7 +58,7 @@ def schema() -> ExitCode:
     `# yaml-language-server: $schema=../manifest.schema.json` for completion and checks while
     you type. A copy is committed as `manifest.schema.json`.
     """
-    from reconciler.schema import manifest_schema_json
+    from reconciler.manifest.schema import manifest_schema_json
 
     click.echo(manifest_schema_json())
     return ExitCode.OK

@@ -10,7 +10,7 @@ import json
 from importlib import resources
 from typing import Any, cast
 
-from reconciler.plan import Plan
+from reconciler.plan.types import Plan
 
 
 def render_json_document(plan: Plan) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from reconciler.plan import Action, ActionKind, Finding, Plan, UnmanagedImport
+from reconciler.plan.types import Action, ActionKind, Finding, Plan, UnmanagedImport
 from reconciler.render.common import (
     FAILURES_SHOWN,
     NOOP_LIST_LIMIT,

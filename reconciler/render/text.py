@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import textwrap
 
-from reconciler.plan import Action, ActionKind, Plan, UnmanagedImport
+from reconciler.plan.types import Action, ActionKind, Plan, UnmanagedImport
 from reconciler.render.common import (
     FAILURES_SHOWN,
     NOOP_LIST_LIMIT,

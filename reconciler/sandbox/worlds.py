@@ -18,8 +18,8 @@ from typing import Any
 from reconciler.sandbox import seed
 from reconciler.sandbox.trailgen import TrailSpec, generate
 from reconciler.spec import Identity
-from reconciler.state import ImportRecord, StateDocument
-from reconciler.statestore_local import LocalStateStore
+from reconciler.state.document import ImportRecord, StateDocument
+from reconciler.state.local import LocalStateStore
 
 FIRST_DAY = datetime(2000, 1, 1, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.desired import Shard
+from reconciler.plan.desired import Shard
 from reconciler.sandbox.worlds import AccountWorld, account_world
 from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from reconciler.sandbox import seed
-from reconciler.statestore_local import LocalStateStore
+from reconciler.state.local import LocalStateStore
 from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 from tests.sandbox.helpers import trail_file
@@ -275,17 +275,15 @@ def test_wait_timeout_exits_4_with_state_valid(
 def test_regions_run_in_parallel_and_one_at_a_time_within(
     clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # about 1.6 s per day (96 files), against a Lake that runs one import per Region
-    clean_sandbox.config(speed=60.0, ongoing_scope="region")
+    # about 2.4 s per day (96 files), against a Lake that runs one import per Region
+    clean_sandbox.config(speed=40.0, ongoing_scope="region")
     days = {f"east-{d}": ("east", d) for d in (5, 6, 7)} | {
         f"west-{d}": ("west", d) for d in (5, 6)
     }
     paths = day_manifest(tmp_path / "m", days)
-    began = time.monotonic()
     code, _, _ = apply(
         clean_sandbox, paths, tmp_path / "state.json", capsys, "--wait", "--queue-scope", "region"
     )
-    elapsed = time.monotonic() - began
     assert code == 0
     spans: dict[str, list[tuple[datetime, datetime]]] = {}
     for region in ("us-east-1", "us-west-2"):
@@ -294,12 +292,10 @@ def test_regions_run_in_parallel_and_one_at_a_time_within(
         spans[region] = sorted((i["CreatedTimestamp"], i["UpdatedTimestamp"]) for i in found)
         for (_, end), (start, _) in zip(spans[region], spans[region][1:], strict=False):
             assert start >= end, f"two imports ran at once in {region}"
-    durations = [(e - s).total_seconds() for r in spans.values() for s, e in r]
-    east = sum((e - s).total_seconds() for s, e in spans["us-east-1"])
-    # Parallel Regions: close to the longer queue, clearly less than the sum of all five.
-    assert elapsed < east + 0.5 * (sum(durations) - east), (elapsed, east, durations)
+    # Parallel queues, read from the Lake's own timestamps (not from wall-clock luck): the
+    # first west import started while the first east import was still running.
     west_start = spans["us-west-2"][0][0]
-    assert west_start < spans["us-east-1"][1][0], "west should not wait for east's queue"
+    assert west_start < spans["us-east-1"][0][1], spans
 
 
 def test_ctrl_c_exits_130_and_the_next_run_continues(

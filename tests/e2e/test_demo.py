@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from reconciler.cli.demo_cmds import RETRY_ENTRY
-from reconciler.statestore_local import LocalStateStore
+from reconciler.state.local import LocalStateStore
 
 
 def test_demo_walks_through_the_job_and_stops_its_sandbox(tmp_path: Path) -> None:

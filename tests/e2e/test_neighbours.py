@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply_types import ApplyOptions, ApplyResult
-from reconciler.applying import ApplyRequest, run_apply
+from reconciler.apply.run import ApplyRequest, run_apply
+from reconciler.apply.types import ApplyOptions, ApplyResult
 from reconciler.aws.accounts import Connections
-from reconciler.observe import ImportReader
-from reconciler.observed import ObservedImport
+from reconciler.plan.observe import ImportReader
+from reconciler.plan.observed import ObservedImport
 from reconciler.sandbox import seed
 from reconciler.spec import AccountAccess
-from reconciler.statestore_local import LocalStateStore
+from reconciler.state.local import LocalStateStore
 from tests.conftest import SandboxClient
 from tests.e2e.test_apply_e2e import imports_in
 from tests.e2e.test_never_twice import JAN_05, URI, entry_manifest

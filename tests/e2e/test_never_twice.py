@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from reconciler.sandbox import seed
-from reconciler.statestore_local import LocalStateStore
+from reconciler.state.local import LocalStateStore
 from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 from tests.e2e.test_apply_e2e import FAST_APPLY, imports_in

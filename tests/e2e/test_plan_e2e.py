@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from reconciler.aws.accounts import Connections
-from reconciler.planning import PlanRequest, make_plan
+from reconciler.plan.make import PlanRequest, make_plan
 from reconciler.sandbox import seed
 from reconciler.sandbox.worlds import managed_world
-from reconciler.statestore_local import LocalStateStore
+from reconciler.state.local import LocalStateStore
 from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 from tests.sandbox.helpers import wait_finished

@@ -63,7 +63,10 @@ DESIRED: dict[str, Identity] = {
 EXPECTED_EVENTS = {MANAGEMENT: 3 * 480, WEST: 2880}
 
 # Imports finish in well under a second, yet slowly enough that --wait polls a few times.
-CRASH_SPEEDS: dict[str, Any] = {"speed": 1000.0, "init_seconds": 0.05}
+# Each import stays INITIALIZING long enough that apply's next look always sees it running,
+# however loaded the machine: crash points in the wait loop are then reached a known number
+# of times (one `waiting` per import at least), not by luck.
+CRASH_SPEEDS: dict[str, Any] = {"speed": 1000.0, "init_seconds": 0.3}
 NO_FAULTS: dict[str, Any] = {
     "latency_ms": 0.0,
     "throttle": 0.0,
@@ -246,9 +249,12 @@ def run_child(
     *,
     env: dict[str, str] | None = None,
     kill_after: float | None = None,
+    anchor: Path | None = None,
     timeout: float = 120,
 ) -> Run:
-    """Run `command`; with `kill_after`, SIGKILL it after that many seconds if still running."""
+    """Run `command`; with `kill_after`, SIGKILL it that many seconds after `anchor` exists
+    (the child's first state write: its start-up time, which a loaded machine stretches, is
+    not part of the delay), if it is still running."""
     began = time.monotonic()
     process = subprocess.Popen(
         command,
@@ -260,6 +266,11 @@ def run_child(
     )
     by_timer = False
     try:
+        if kill_after is not None and anchor is not None:
+            while process.poll() is None and not anchor.exists():
+                if time.monotonic() - began > timeout:
+                    raise subprocess.TimeoutExpired(command, timeout)
+                time.sleep(0.002)  # a poll for a file, not a guess at a moment
         if kill_after is not None:
             try:
                 stdout, stderr = process.communicate(timeout=kill_after)
@@ -297,6 +308,7 @@ def apply(
         apply_command(endpoint, state, *extra),
         env=env,
         kill_after=kill_after,
+        anchor=Path(state) if kill_after is not None else None,
         timeout=timeout,
     )
 
@@ -319,7 +331,7 @@ def plan_actions(endpoint: str, state: Path | str) -> dict[str, dict[str, Any]]:
 
 def unresolved_intents(state: Path | str) -> dict[str, Any]:
     """Records holding an intent without an ImportId (a start whose outcome is unrecorded)."""
-    from reconciler.statestore_local import LocalStateStore
+    from reconciler.state.local import LocalStateStore
 
     if not Path(state).exists():
         return {}
@@ -341,7 +353,7 @@ def age_pending_intents(lake: Lake, endpoint: str, state: Path | str) -> list[st
     sandbox has (so the start really never reached AWS: the process that sent it is dead).
     Returns the names aged, each with the plan's reason, for the report.
     """
-    from reconciler.statestore_local import LocalStateStore
+    from reconciler.state.local import LocalStateStore
 
     candidates = unresolved_intents(state)
     if not candidates:
@@ -402,7 +414,7 @@ class Convergence:
 
 def settled(state: Path | str) -> bool:
     """Every desired entry recorded COMPLETED in state, with no intent left."""
-    from reconciler.statestore_local import LocalStateStore
+    from reconciler.state.local import LocalStateStore
 
     if not Path(state).exists():
         return False
@@ -480,7 +492,7 @@ def state_problems(
 ) -> tuple[list[str], list[str]]:
     """Why the state file is not a valid, converged state, and which records are stale."""
     from reconciler.errors import StateError
-    from reconciler.statestore_local import LocalStateStore
+    from reconciler.state.local import LocalStateStore
 
     path = Path(state)
     try:
@@ -551,7 +563,7 @@ class Kill:
 def state_after_kill(state: Path | str) -> str | None:
     """None if the state right after a kill is absent or valid; otherwise what is wrong."""
     from reconciler.errors import StateError
-    from reconciler.statestore_local import LocalStateStore
+    from reconciler.state.local import LocalStateStore
 
     if not Path(state).exists():
         return None
@@ -619,7 +631,7 @@ def crash_round(
     return Round(tuple(kills), killed_runs, convergence, findings, invalid)
 
 
-def timer_kills(seed: int, count: int, low: float = 0.35, high: float = 1.3) -> list[Kill]:
-    """Seeded random moments (seconds after the child starts) to SIGKILL it."""
+def timer_kills(seed: int, count: int, low: float = 0.02, high: float = 0.6) -> list[Kill]:
+    """Seeded random moments (seconds after the child's first state write) to SIGKILL it."""
     chooser = random.Random(seed)
     return [Kill(after=round(chooser.uniform(low, high), 3)) for _ in range(count)]

@@ -100,7 +100,7 @@ def test_wait_waits_for_adopted_imports(lake: Lake, state: Path) -> None:
     statuses = {
         details["ImportId"]: details["ImportStatus"] for details in lake.imports()
     }  # read at once, before the sandbox advances them further
-    from reconciler.statestore_local import LocalStateStore
+    from reconciler.state.local import LocalStateStore
 
     recorded = {name: r.status for name, r in LocalStateStore(state).read().imports.items()}
     assert set(statuses.values()) == {"COMPLETED"}, statuses
@@ -115,7 +115,7 @@ def test_apply_records_imports_that_completed_since_the_last_run(lake: Lake, sta
     COMPLETED in AWS, the next apply's plan is a single noop: that apply must record
     COMPLETED, but it writes nothing and the record stays INITIALIZING for good.
     """
-    from reconciler.statestore_local import LocalStateStore
+    from reconciler.state.local import LocalStateStore
 
     target = ("--target", "demo-organization-first-days")
     first = apply(lake.endpoint_url, state, *target)

@@ -12,8 +12,8 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from reconciler.cli.sandbox_cmds import sandbox
 from reconciler.sandbox import seed
-from reconciler.sandbox.commands import sandbox
 from tests.conftest import SandboxClient
 from tests.sandbox.helpers import start, wait_finished
 
@@ -52,7 +52,7 @@ def test_serve_prints_ready_line_and_stops_cleanly(signum: int, code: int) -> No
     command = [
         sys.executable,
         "-m",
-        "reconciler.sandbox.commands",
+        "reconciler.cli.sandbox_cmds",
         "serve",
         "--port",
         "0",

@@ -50,9 +50,12 @@ def test_throttle_fraction_is_seedable(clean_sandbox: SandboxClient) -> None:
 
 def test_standard_retries_ride_over_throttling(clean_sandbox: SandboxClient) -> None:
     clean_sandbox.config(throttle=0.3, fault_seed=1)
+    assert any(_throttled(clean_sandbox, 10)), "the seed must throttle some single calls"
+    clean_sandbox.config(throttle=0.3, fault_seed=1)  # the same fault sequence again
     patient = clean_sandbox.client("cloudtrail", max_attempts=10)
-    for _ in range(10):
-        patient.list_imports()
+    answers = [patient.list_imports() for _ in range(10)]
+    assert all(answer["ResponseMetadata"]["HTTPStatusCode"] == 200 for answer in answers)
+    assert sum(answer["ResponseMetadata"]["RetryAttempts"] for answer in answers) > 0
 
 
 def test_lost_start_response_still_starts_the_import(clean_sandbox: SandboxClient) -> None:

@@ -37,7 +37,7 @@ def test_bad_values_are_refused_and_change_nothing(
 
 def test_serve_passes_the_fidelity_options() -> None:
     command = [
-        sys.executable, "-m", "reconciler.sandbox.commands", "serve", "--port", "0",
+        sys.executable, "-m", "reconciler.cli.sandbox_cmds", "serve", "--port", "0",
         "--ongoing-scope", "region", "--echo", "normalised", "--store-ready-seconds", "2.5",
     ]  # fmt: skip
     process = subprocess.Popen(

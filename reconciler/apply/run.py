@@ -1,0 +1,164 @@
+"""`reconcile apply` as one core function: lock, plan (or a saved plan), confirm, apply.
+
+The CLI supplies how to show the plan, how to ask, and how to draw progress; everything that
+decides lives here and in `runner.py`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from reconciler import defaults
+from reconciler.apply.runner import Applier
+from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult
+from reconciler.errors import ReconcileError
+from reconciler.plan.desired import (
+    DEFAULT_GRACE,
+    DEFAULT_QUEUE_SCOPE,
+    DEFAULT_RETRY_BACKOFF,
+    Desired,
+    PlanOptions,
+    Scope,
+    Shard,
+)
+from reconciler.plan.make import PlanRequest, plan_and_observed
+from reconciler.plan.observe import foreign_finished, observe, reachable
+from reconciler.plan.observed import Observed
+from reconciler.plan.saved import SavedPlan, read_plan_file
+from reconciler.plan.types import SHOWN_STARTING, ActionKind, Plan
+from reconciler.ports import Connector
+from reconciler.state.document import StateDocument
+from reconciler.state.keeper import StateKeeper
+from reconciler.state.store import StateStore
+
+
+class ApplyCancelled(ReconcileError):
+    """The person answered no (or the plan was refused): nothing was changed."""
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    paths: tuple[str, ...] = ("manifests",)
+    plan_file: str | None = None
+    targets: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    lock_timeout: float = defaults.LOCK_TIMEOUT_SECONDS
+    command: str = "reconcile apply"
+    retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
+    grace: timedelta = DEFAULT_GRACE
+    shard: Shard | None = None
+    retry: tuple[str, ...] = ()
+    queue_scope: str = DEFAULT_QUEUE_SCOPE
+
+    def plan_request(self) -> PlanRequest:
+        return PlanRequest(
+            paths=self.paths,
+            targets=self.targets,
+            replace=self.replace,
+            retry_backoff=self.retry_backoff,
+            grace=self.grace,
+            shard=self.shard,
+            retry=self.retry,
+            queue_scope=self.queue_scope,
+        )
+
+
+def _saved_plan(
+    request: ApplyRequest, state: StateDocument, connector: Connector
+) -> tuple[SavedPlan, Observed]:
+    if request.plan_file is None:
+        return plan_and_observed(request.plan_request(), state, connector)
+    saved = read_plan_file(request.plan_file)
+    connector.use_accounts(saved.accounts)
+    desired = Desired(
+        specs=saved.specs,
+        scope=Scope(saved.scope or ("",), saved.shard),
+        accounts=saved.accounts,
+    )
+    observed = reachable(observe(connector.reader, desired, state))
+    reasons = stale_reasons(saved, state, observed.imports)
+    if reasons:
+        raise ReconcileError(
+            f"the saved plan {request.plan_file} is stale: {'; '.join(reasons)}. Nothing was "
+            "applied; make a new plan (reconcile plan --out FILE) and review it."
+        )
+    return saved, observed
+
+
+def worth_applying(plan: Plan, wait: bool) -> bool:
+    """Anything to do: a change, or (with --wait) an import to wait for."""
+    return plan.has_changes or (wait and bool(plan.of_kind(ActionKind.RUNNING)))
+
+
+def run_apply(
+    request: ApplyRequest,
+    store: StateStore,
+    connector: Connector,
+    options: ApplyOptions,
+    *,
+    show: Callable[[Plan], None],
+    confirm: Callable[[Plan], bool],
+    events: ApplyEvents,
+    stop: threading.Event,
+) -> ApplyResult:
+    with store.lock(request.command, request.lock_timeout):
+        state = store.read()
+        saved, observed = _saved_plan(request, state, connector)
+        show(saved.plan)
+        if not worth_applying(saved.plan, options.wait):
+            # Nothing to change, but what was observed is recorded (no confirmation needed:
+            # it only writes down facts), so state does not keep a stale INITIALIZING.
+            keeper = StateKeeper(store, state)
+            keeper.remember_foreign(foreign_finished(observed, state))
+            quiet = Applier(saved, keeper, connector, options, None, stop)
+            quiet.record_only()
+            return ApplyResult(
+                plan=saved.plan,
+                errors=[],
+                attention={a.name for a in saved.plan.of_kind(ActionKind.ATTENTION)},
+            )
+        if not confirm(saved.plan):
+            raise ApplyCancelled("apply cancelled; nothing was changed.")
+        options = replace(
+            options,
+            plan_options=PlanOptions(
+                targets=frozenset(saved.targets),
+                replace=frozenset(saved.replace),
+                retry_backoff=request.retry_backoff,
+                grace=request.grace,
+                retry=frozenset(saved.retry),
+                queue_scope=saved.queue_scope,
+                startable=frozenset(a.name for a in saved.plan.of_kind(*SHOWN_STARTING)),
+            ),
+        )
+        keeper = StateKeeper(store, state)
+        keeper.remember_foreign(foreign_finished(observed, state))
+        applier = Applier(saved, keeper, connector, options, events, stop)
+        return applier.run()
+
+
+def stale_reasons(saved: SavedPlan, state: StateDocument, observed_ids: Iterable[str]) -> list[str]:
+    """Why a saved plan may no longer be applied (DESIGN.md: lineage, serial, ImportIds)."""
+    basis = saved.plan.basis
+    reasons = []
+    if not basis.state_lineage and state.lineage:
+        reasons.append(f"a state was written since the plan (serial {state.serial})")
+    elif (basis.state_lineage or "") != (state.lineage or ""):
+        reasons.append("the state is another lineage than the plan was made from")
+    elif basis.state_serial != state.serial:
+        reasons.append(
+            f"the state changed since the plan (serial {basis.state_serial} -> {state.serial})"
+        )
+    before, now = set(basis.observed_import_ids), set(observed_ids)
+    if before != now:
+        appeared, vanished = sorted(now - before), sorted(before - now)
+        parts = []
+        if appeared:
+            parts.append(f"{len(appeared)} import(s) appeared ({', '.join(appeared[:3])})")
+        if vanished:
+            parts.append(f"{len(vanished)} vanished ({', '.join(vanished[:3])})")
+        reasons.append("imports in AWS changed since the plan: " + "; ".join(parts))
+    return reasons

@@ -1,0 +1,66 @@
+"""What plan saw in AWS: imports per account and Region, as pure data (no boto3 here).
+
+`ListImports` gives every import's ID, status and destination; `GetImport` adds the source,
+time range, role and statistics. Observation calls GetImport only where it must, so an
+`ObservedImport` may lack details (`detailed` is False); the planner never matches such an
+import by identity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+from reconciler.plan.types import Failure
+from reconciler.spec import Identity
+
+ONGOING = frozenset({"INITIALIZING", "IN_PROGRESS"})
+FINISHED = frozenset({"COMPLETED", "FAILED", "STOPPED"})
+
+Place = tuple[str, str]  # (account, Region)
+
+
+@dataclass(frozen=True)
+class ObservedImport:
+    import_id: str
+    status: str
+    account: str
+    region: str
+    destination: str | None
+    created: datetime | None = None
+    updated: datetime | None = None
+    detailed: bool = False
+    source_uri: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    bucket_region: str | None = None
+    role_arn: str | None = None
+    statistics: Mapping[str, int] | None = None
+    failures: tuple[Failure, ...] = ()
+
+    @property
+    def identity(self) -> Identity | None:
+        if not self.detailed or self.destination is None or self.source_uri is None:
+            return None
+        return Identity(self.destination, self.source_uri, self.start, self.end)
+
+    @property
+    def ongoing(self) -> bool:
+        return self.status in ONGOING
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Imports seen, by ImportId; which places were listed; and places that failed to list."""
+
+    imports: Mapping[str, ObservedImport] = field(default_factory=lambda: MappingProxyType({}))
+    places: frozenset[Place] = frozenset()
+    errors: Mapping[Place, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def fingerprint(self) -> str:
+        """Changes only when imports appear or vanish, not when they progress (DESIGN.md)."""
+        text = "\n".join(sorted(self.imports))
+        return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,315 @@
+"""The state document: what reconcile knows about each managed import, by name.
+
+State is a cache of facts AWS also knows (DESIGN.md, "State"): losing it must never cause a
+duplicate import, because plan finds imports by identity. It still matters: it holds attempt
+history, pending intents (write-ahead before StartImport) and the final details of COMPLETED
+imports, so later plans need no GetImport for them.
+
+This module is the document only (pure data and its JSON form); `store.py` reads and
+writes it atomically under a lock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from reconciler.errors import StateError
+from reconciler.fields import format_time, parse_time
+from reconciler.spec import Identity
+
+STATE_FORMAT_VERSION = 1
+
+
+def _time(value: datetime | None) -> str | None:
+    return format_time(value) if value is not None else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"expected a time string, got {value!r}")
+    return parse_time(value)
+
+
+def _required_time(value: Any) -> datetime:
+    parsed = _parse_time(value)
+    if parsed is None:
+        raise TypeError("a required time is missing")
+    return parsed
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One StartImport of an entry (the first, a retry, or a replacement)."""
+
+    at: datetime
+    kind: str  # "create" | "retry" | "replace"
+    outcome: str  # "started" | "refused" | "rejected" | "unknown"
+    import_id: str | None = None
+    error: str | None = None
+    code: str | None = None  # the AWS error code of a refusal or rejection
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": _time(self.at),
+            "kind": self.kind,
+            "outcome": self.outcome,
+            "import_id": self.import_id,
+            "error": self.error,
+            "code": self.code,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Attempt:
+        return cls(
+            at=_required_time(data["at"]),
+            kind=str(data["kind"]),
+            outcome=str(data["outcome"]),
+            import_id=data.get("import_id"),
+            error=data.get("error"),
+            code=data.get("code"),
+        )
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Written (and fsynced) before StartImport; cleared once the ImportId is recorded."""
+
+    kind: str  # "create" | "retry" | "replace"
+    at: datetime
+    import_id: str | None = None  # the import being retried, for a retry
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "at": _time(self.at), "import_id": self.import_id}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Intent:
+        return cls(
+            kind=str(data["kind"]), at=_required_time(data["at"]), import_id=data.get("import_id")
+        )
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    name: str
+    manifest_file: str
+    identity: Identity
+    bucket_region: str
+    role_arn: str  # for an unfinished import: the role it started with
+    max_attempts: int
+    retry_stopped: bool
+    spec_hash: str
+    import_id: str | None = None
+    status: str | None = None  # last observed ImportStatus
+    statistics: Mapping[str, int] | None = None
+    final: bool = False  # COMPLETED and its details recorded: never needs GetImport again
+    attempts: tuple[Attempt, ...] = ()
+    next_retry_at: datetime | None = None
+    intent: Intent | None = None
+    updated_at: datetime | None = None
+    # ImportIds a person said are not the answer to this entry's unanswered StartImport
+    # (`reconcile state resolve NAME --not-ours ID`): never taken as its candidate again.
+    not_ours: tuple[str, ...] = ()
+
+    @property
+    def starts(self) -> int:
+        """StartImport calls of the current import that count against max_attempts.
+
+        Refusals (AccountHasOngoingImportException, throttling) prove nothing started and do
+        not count; an outcome never learned counts, to be safe. A replacement starts a new
+        import, and the count again.
+        """
+        current: list[Attempt] = []
+        for attempt in self.attempts:
+            if attempt.kind == "replace" and attempt.outcome != "refused":
+                current = []
+            current.append(attempt)
+        return sum(1 for attempt in current if attempt.outcome != "refused")
+
+    @property
+    def last_error(self) -> str | None:
+        return next((a.error for a in reversed(self.attempts) if a.error), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "manifest_file": self.manifest_file,
+            "identity": {
+                "destination": self.identity.destination,
+                "source_uri": self.identity.source_uri,
+                "start": _time(self.identity.start),
+                "end": _time(self.identity.end),
+            },
+            "attributes": {
+                "bucket_region": self.bucket_region,
+                "role_arn": self.role_arn,
+                "retry": {"max_attempts": self.max_attempts, "stopped": self.retry_stopped},
+            },
+            "spec_hash": self.spec_hash,
+            "import_id": self.import_id,
+            "status": self.status,
+            "statistics": dict(self.statistics) if self.statistics is not None else None,
+            "final": self.final,
+            "attempts": [attempt.to_json() for attempt in self.attempts],
+            "next_retry_at": _time(self.next_retry_at),
+            "intent": self.intent.to_json() if self.intent else None,
+            "updated_at": _time(self.updated_at),
+            "not_ours": list(self.not_ours),
+        }
+
+    @classmethod
+    def from_json(cls, name: str, data: Mapping[str, Any]) -> ImportRecord:
+        identity = data["identity"]
+        attributes = data["attributes"]
+        statistics = data.get("statistics")
+        return cls(
+            name=name,
+            manifest_file=str(data["manifest_file"]),
+            identity=Identity(
+                destination=str(identity["destination"]),
+                source_uri=str(identity["source_uri"]),
+                start=_parse_time(identity.get("start")),
+                end=_parse_time(identity.get("end")),
+            ),
+            bucket_region=str(attributes["bucket_region"]),
+            role_arn=str(attributes["role_arn"]),
+            max_attempts=int(attributes["retry"]["max_attempts"]),
+            retry_stopped=bool(attributes["retry"]["stopped"]),
+            spec_hash=str(data["spec_hash"]),
+            import_id=data.get("import_id"),
+            status=data.get("status"),
+            statistics={str(k): int(v) for k, v in statistics.items()} if statistics else None,
+            final=bool(data.get("final", False)),
+            attempts=tuple(Attempt.from_json(a) for a in data.get("attempts", ())),
+            next_retry_at=_parse_time(data.get("next_retry_at")),
+            intent=Intent.from_json(data["intent"]) if data.get("intent") else None,
+            updated_at=_parse_time(data.get("updated_at")),
+            not_ours=tuple(str(id_) for id_ in data.get("not_ours") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class ForeignImport:
+    """A finished import that no entry manages, as GetImport described it.
+
+    Its identity never changes, so apply keeps it (state key `foreign_imports`) and later
+    looks at a busy store cost no GetImport for it. `status` and `updated` say whether the
+    cached facts are still current: a FAILED import someone retries changes both."""
+
+    import_id: str
+    destination: str
+    source_uri: str
+    start: datetime | None
+    end: datetime | None
+    status: str
+    updated: datetime | None
+    events: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "destination": self.destination,
+            "source_uri": self.source_uri,
+            "start": _time(self.start),
+            "end": _time(self.end),
+            "status": self.status,
+            "updated": _time(self.updated),
+            "events": self.events,
+        }
+
+    @classmethod
+    def from_json(cls, import_id: str, data: Mapping[str, Any]) -> ForeignImport:
+        events = data.get("events")
+        if events is not None and (isinstance(events, bool) or not isinstance(events, int)):
+            raise TypeError(f"foreign import {import_id}: events must be an integer")
+        return cls(
+            import_id=import_id,
+            destination=str(data["destination"]),
+            source_uri=str(data["source_uri"]),
+            start=_parse_time(data.get("start")),
+            end=_parse_time(data.get("end")),
+            status=str(data["status"]),
+            updated=_parse_time(data.get("updated")),
+            events=events,
+        )
+
+
+@dataclass(frozen=True)
+class StateDocument:
+    lineage: str
+    serial: int = 0
+    imports: Mapping[str, ImportRecord] = field(default_factory=lambda: MappingProxyType({}))
+    # Finished imports no entry manages, by ImportId; apply writes them, plan only reads.
+    foreign: Mapping[str, ForeignImport] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def empty(cls) -> StateDocument:
+        """A state that has never been written: no lineage yet (set on first write)."""
+        return cls(lineage="", serial=0)
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.lineage)
+
+    def with_records(self, records: Mapping[str, ImportRecord]) -> StateDocument:
+        return replace(self, imports=MappingProxyType(dict(records)))
+
+    def with_foreign(self, foreign: Mapping[str, ForeignImport]) -> StateDocument:
+        return replace(self, foreign=MappingProxyType(dict(foreign)))
+
+    def next_version(self) -> StateDocument:
+        """The document as it will be written next: serial + 1, lineage fixed at creation."""
+        return replace(self, lineage=self.lineage or str(uuid.uuid4()), serial=self.serial + 1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": STATE_FORMAT_VERSION,
+            "lineage": self.lineage,
+            "serial": self.serial,
+            "imports": {name: self.imports[name].to_json() for name in sorted(self.imports)},
+            "foreign_imports": {id_: self.foreign[id_].to_json() for id_ in sorted(self.foreign)},
+        }
+
+    @classmethod
+    def from_json(cls, document: Any, *, source: str) -> StateDocument:
+        """Parse a loaded JSON value; anything malformed is a StateError naming `source`."""
+        if not isinstance(document, dict):
+            raise StateError(f"state {source} is not a JSON object; refusing to use it.")
+        version = document.get("format_version")
+        if isinstance(version, int) and version > STATE_FORMAT_VERSION:
+            raise StateError(
+                f"state {source} has format_version {version}, newer than this reconcile "
+                f"understands ({STATE_FORMAT_VERSION}). Upgrade reconcile; the state was left "
+                "untouched."
+            )
+        if version != STATE_FORMAT_VERSION:
+            raise StateError(f"state {source} has no valid format_version; refusing to use it.")
+        try:
+            lineage = document["lineage"]
+            serial = document["serial"]
+            if not isinstance(lineage, str) or not isinstance(serial, int):
+                raise TypeError("lineage must be a string and serial an integer")
+            records = {
+                str(name): ImportRecord.from_json(str(name), data)
+                for name, data in document["imports"].items()
+            }
+            foreign = {
+                str(id_): ForeignImport.from_json(str(id_), data)
+                for id_, data in (document.get("foreign_imports") or {}).items()
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StateError(
+                f"state {source} is corrupt ({type(exc).__name__}: {exc}); it was left "
+                "untouched. Restore the backup next to it, or move it away to start over "
+                "(plan then adopts existing imports by identity, so nothing is started twice)."
+            ) from None
+        return cls(
+            lineage=lineage,
+            serial=serial,
+            imports=MappingProxyType(records),
+            foreign=MappingProxyType(foreign),
+        )

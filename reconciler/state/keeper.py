@@ -1,0 +1,49 @@
+"""The one writer of state during apply: each change is written before the next step."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+
+from reconciler.state.document import ForeignImport, ImportRecord, StateDocument
+from reconciler.state.store import StateStore
+
+
+class StateKeeper:
+    """The one writer of state during apply: each change is written before the next step."""
+
+    def __init__(self, store: StateStore, document: StateDocument) -> None:
+        self.store = store
+        self.document = document
+        self._lock = threading.Lock()
+
+    def update(self, change: Callable[[dict[str, ImportRecord]], None]) -> StateDocument:
+        """Apply `change` to the records and write them, unless nothing but times changed
+        (polling a running import every few seconds must not rewrite state each time)."""
+        with self._lock:
+            before = dict(self.document.imports)
+            current = dict(before)
+            change(current)
+            if _same(before, current):
+                return self.document
+            self.document = self.store.write(self.document.with_records(current))
+            return self.document
+
+    def remember_foreign(self, found: dict[str, ForeignImport]) -> None:
+        """Cache finished imports no entry manages (their identity never changes), so later
+        looks at their store need no GetImport; one write, and only when something is new."""
+        if not found:
+            return
+        with self._lock:
+            merged = {**self.document.foreign, **found}
+            self.document = self.store.write(self.document.with_foreign(merged))
+
+
+def _same(before: dict[str, ImportRecord], after: dict[str, ImportRecord]) -> bool:
+    if before.keys() != after.keys():
+        return False
+    return all(
+        replace(before[name], updated_at=None) == replace(after[name], updated_at=None)
+        for name in before
+    )
