@@ -20,7 +20,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 import yaml
 from pydantic import ValidationError
@@ -29,6 +28,7 @@ from reconciler.fields import EVENT_DATA_STORE_ARN_RE, format_time
 from reconciler.manifest import checks as manifest_checks
 from reconciler.manifest.models import FriendlyEntry
 from reconciler.plan.observed import ObservedImport
+from reconciler.ports import ImportReader
 from reconciler.spec import ImportSpec, RetryPolicy, SourceLocation
 from reconciler.state.document import StateDocument
 
@@ -40,14 +40,6 @@ _LATEST = datetime.max.replace(tzinfo=UTC)
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _OVERLAPS_NAME = re.compile(r"overlaps '([^']+)'")
 _PLAIN_SCALAR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+=,-]*$")
-
-
-class ImportReader(Protocol):
-    """What adoption needs from `reconciler.aws.lake.LakeReader`."""
-
-    def list_imports(self, region: str) -> list[ObservedImport]: ...
-
-    def get_import(self, region: str, import_id: str) -> ObservedImport: ...
 
 
 @dataclass(frozen=True)
@@ -350,7 +342,6 @@ def render_yaml(
 __all__ = [
     "AdoptedEntry",
     "Adoption",
-    "ImportReader",
     "Skipped",
     "adopt",
     "entry_name",

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.outcomes import AttemptKind, StartResult
 from reconciler.plan.desired import Desired, PlanOptions, Scope
 from reconciler.plan.observed import Observed, ObservedImport
 from reconciler.plan.planner import plan
@@ -95,8 +96,8 @@ def _record(name: str, entry: dict[str, Any]) -> ImportRecord:
         attempts=tuple(
             Attempt(
                 at=_required(a["at"]),
-                kind=a.get("kind", "create"),
-                outcome=a.get("outcome", "started"),
+                kind=AttemptKind(a.get("kind", "create")),
+                outcome=StartResult(a.get("outcome", "started")),
                 import_id=a.get("import_id"),
                 error=a.get("error"),
                 code=a.get("code"),
@@ -105,7 +106,7 @@ def _record(name: str, entry: dict[str, Any]) -> ImportRecord:
         ),
         next_retry_at=_t(entry.get("next_retry_at")),
         intent=Intent(
-            kind=entry["intent"].get("kind", "create"),
+            kind=AttemptKind(entry["intent"].get("kind", "create")),
             at=_required(entry["intent"]["at"]),
             import_id=entry["intent"].get("import_id"),
         )

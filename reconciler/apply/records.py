@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from reconciler.outcomes import AttemptKind, StartResult
 from reconciler.plan.types import Action, ActionKind, Progress
 from reconciler.spec import ImportSpec, spec_hash
 from reconciler.state.document import Attempt, ImportRecord, Intent
@@ -68,7 +69,8 @@ def adopted(
     record = from_spec(spec, base, now)
     if record.intent is not None and action.import_id:
         record = replace(
-            record, attempts=_last_attempt(record, outcome="started", import_id=action.import_id)
+            record,
+            attempts=_last_attempt(record, outcome=StartResult.STARTED, import_id=action.import_id),
         )
     record = replace(record, import_id=action.import_id, intent=None)
     return observed(record, action.progress, now)
@@ -89,13 +91,17 @@ def refreshed(
     return updated
 
 
-def intent(spec: ImportSpec, kind: str, record: ImportRecord | None, now: datetime) -> ImportRecord:
+def intent(
+    spec: ImportSpec, kind: AttemptKind, record: ImportRecord | None, now: datetime
+) -> ImportRecord:
     """Write-ahead before StartImport: the intent, and an attempt whose outcome is unknown
     until AWS answers (it counts against max_attempts if the answer never comes)."""
-    base = from_spec(spec, record, now) if kind != "retry" or record is None else record
-    if kind in ("create", "replace"):
+    base = (
+        from_spec(spec, record, now) if kind is not AttemptKind.RETRY or record is None else record
+    )
+    if kind is not AttemptKind.RETRY:
         base = replace(base, import_id=None, status=None, statistics=None, final=False)
-    attempt = Attempt(at=now, kind=kind, outcome="unknown", import_id=base.import_id)
+    attempt = Attempt(at=now, kind=kind, outcome=StartResult.UNKNOWN, import_id=base.import_id)
     return replace(
         base,
         intent=Intent(kind=kind, at=now, import_id=base.import_id),
@@ -121,7 +127,7 @@ def started(
         statistics=None,
         final=False,
         intent=None,
-        attempts=_last_attempt(record, outcome="started", import_id=import_id),
+        attempts=_last_attempt(record, outcome=StartResult.STARTED, import_id=import_id),
         updated_at=now,
     )
 
@@ -133,7 +139,7 @@ def refused(
     return replace(
         record,
         intent=None,
-        attempts=_last_attempt(record, outcome="refused", error=error, code=code),
+        attempts=_last_attempt(record, outcome=StartResult.REFUSED, error=error, code=code),
         updated_at=now,
     )
 
@@ -145,7 +151,7 @@ def rejected(
     return replace(
         record,
         intent=None,
-        attempts=_last_attempt(record, outcome="rejected", error=error, code=code),
+        attempts=_last_attempt(record, outcome=StartResult.REJECTED, error=error, code=code),
         updated_at=now,
     )
 

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from reconciler.plan.observe import ImportReader, cached
+from reconciler.plan.observe import cached
 from reconciler.plan.observed import ONGOING, Observed, ObservedImport
 from reconciler.plan.types import Action, Plan
+from reconciler.ports import ImportReader
 from reconciler.spec import ImportSpec
 from reconciler.state.document import StateDocument
 

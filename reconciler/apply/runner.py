@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from reconciler.apply import records
 from reconciler.apply.relist import look_again
 from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult, SilentEvents
-from reconciler.aws.writer import StartOutcome, StartRequest
 from reconciler.errors import CloudError
 from reconciler.faultpoints import crash_point
 from reconciler.fields import parse_time
+from reconciler.outcomes import AttemptKind, StartResult
 from reconciler.plan.desired import Desired, Scope, queue_key, queue_scope_of, store_backoff
 from reconciler.plan.facts import progress_of
 from reconciler.plan.failures import STORE_NOT_USABLE
@@ -39,7 +39,7 @@ from reconciler.plan.planner import HELD, plan
 from reconciler.plan.queues import QueueKey
 from reconciler.plan.saved import SavedPlan
 from reconciler.plan.types import STARTING, Action, ActionKind, Plan
-from reconciler.ports import Connector
+from reconciler.ports import Connector, StartOutcome, StartRequest
 from reconciler.spec import ImportSpec
 from reconciler.state.document import ImportRecord
 from reconciler.state.keeper import StateKeeper
@@ -341,12 +341,12 @@ class Applier:
                         return
                     continue
                 withdrawn = 0
-                if outcome.kind == "unknown" and not self.options.wait:
+                if outcome.kind is StartResult.UNKNOWN and not self.options.wait:
                     resolving = True
                     self._sleep(min(self.options.poll_interval, 1.0))
                 elif not self.options.wait:
                     return
-                elif outcome.kind == "refused":
+                elif outcome.kind is StartResult.REFUSED:
                     # Another import runs in the account (perhaps one nobody manages, in a
                     # Region this queue does not list): look again after a poll, not at once.
                     self._sleep(self.options.poll_interval)
@@ -411,10 +411,8 @@ class Applier:
         called the start off (the record is as it was, nothing was sent). Throttling proves
         nothing started: the call is sent again after a backoff, each time after a new look."""
         spec = self.specs[action.name]
-        kind = (
-            "retry"
-            if action.action is ActionKind.RETRY
-            else ("replace" if action.action is ActionKind.REPLACE else "create")
+        kind = {ActionKind.RETRY: AttemptKind.RETRY, ActionKind.REPLACE: AttemptKind.REPLACE}.get(
+            action.action, AttemptKind.CREATE
         )
         writer = self.connector.writer(spec.account)  # credentials first: no intent without
         now = self.clock()
@@ -428,7 +426,7 @@ class Applier:
         request = StartRequest(
             region=spec.region,
             account=spec.account,
-            import_id=action.import_id if kind == "retry" else None,
+            import_id=action.import_id if kind is AttemptKind.RETRY else None,
             destination=spec.destination,
             source_uri=spec.source_uri,
             bucket_region=spec.bucket_region,
@@ -469,7 +467,9 @@ class Applier:
             delay *= 2
         crash_point("after_start")
         self._record_start(spec, kind, outcome)
-        if outcome.kind != "refused":  # --retry NAME confirms one StartImport, not a run's worth
+        if (
+            outcome.kind is not StartResult.REFUSED
+        ):  # --retry NAME confirms one StartImport, not a run's worth
             self._spend_confirmation(spec.name)
         return outcome
 
@@ -500,35 +500,39 @@ class Applier:
                     plan_options=replace(options, retry=options.retry - {name}),
                 )
 
-    def _record_start(self, spec: ImportSpec, kind: str, outcome: StartOutcome) -> None:
+    def _record_start(self, spec: ImportSpec, kind: AttemptKind, outcome: StartOutcome) -> None:
         now = self.clock()
 
         def change(current: dict[str, ImportRecord]) -> None:
             record = current[spec.name]
-            if outcome.kind == "started" and outcome.import_id:
+            if outcome.kind is StartResult.STARTED and outcome.import_id:
                 current[spec.name] = records.started(record, outcome.import_id, outcome.status, now)
-            elif outcome.kind == "refused":
+            elif outcome.kind is StartResult.REFUSED:
                 refused = records.refused(record, outcome.describe(), now, outcome.code)
                 if outcome.code in STORE_NOT_USABLE:  # not usable yet: try later, with backoff
                     backoff = self.options.plan_options.retry_backoff
                     wait = store_backoff(refused, STORE_NOT_USABLE, backoff)
                     refused = records.retry_due(refused, now + wait)
                 current[spec.name] = refused
-            elif outcome.kind == "rejected":
+            elif outcome.kind is StartResult.REJECTED:
                 current[spec.name] = records.rejected(record, outcome.describe(), now, outcome.code)
             else:
                 current[spec.name] = records.unknown(record, outcome.describe(), now)
 
         self.keeper.update(change)
-        verb = {"create": "started", "retry": "retried", "replace": "started a replacement:"}[kind]
-        if outcome.kind == "started":
+        verb = {
+            AttemptKind.CREATE: "started",
+            AttemptKind.RETRY: "retried",
+            AttemptKind.REPLACE: "started a replacement:",
+        }[kind]
+        if outcome.kind is StartResult.STARTED:
             with self._lock:
                 self.started_here.add(spec.name)
                 self.ended.pop(spec.name, None)
             self._outcome(spec.name, f"{verb} {outcome.import_id} ({outcome.status})")
-        elif outcome.kind == "refused":
+        elif outcome.kind is StartResult.REFUSED:
             self._outcome(spec.name, f"not started yet: {outcome.code} ({outcome.message}); waits")
-        elif outcome.kind == "rejected":
+        elif outcome.kind is StartResult.REJECTED:
             with self._lock:
                 self.given_up.add(spec.name)
             self._outcome(

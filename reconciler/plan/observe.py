@@ -15,25 +15,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Protocol
 
 from reconciler.errors import CloudError
 from reconciler.fields import arn_parts
 from reconciler.plan.desired import Desired
 from reconciler.plan.observed import FINISHED, Observed, ObservedImport, Place
 from reconciler.plan.overlaps import store_key
-from reconciler.plan.types import Failure
+from reconciler.ports import ImportReader
 from reconciler.state.document import ForeignImport, ImportRecord, StateDocument
 
 FAILURES_SHOWN = 5
-
-
-class ImportReader(Protocol):
-    def list_imports(self, region: str, destination: str | None = None) -> list[ObservedImport]: ...
-    def get_import(self, region: str, import_id: str) -> ObservedImport: ...
-    def list_failures(
-        self, region: str, import_id: str, limit: int | None = None
-    ) -> list[Failure]: ...
 
 
 def places_of(desired: Desired, state: StateDocument) -> list[Place]:

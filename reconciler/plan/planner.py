@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from reconciler.fields import arn_parts, format_time
+from reconciler.outcomes import AttemptKind
 from reconciler.plan.desired import (
     CLOCK_SKEW,
     STORE_WAIT_LIMIT,
@@ -286,7 +287,11 @@ class _Planner:
         if observed is None:
             return self._vanished(spec, record)
         self.claimed.add(observed.import_id)
-        if record.intent is not None and record.intent.kind == "retry" and not observed.ongoing:
+        if (
+            record.intent is not None
+            and record.intent.kind == AttemptKind.RETRY
+            and not observed.ongoing
+        ):
             reached = (
                 observed.updated is not None and observed.updated >= record.intent.at - CLOCK_SKEW
             )

@@ -20,6 +20,7 @@ from typing import Any
 
 from reconciler.errors import StateError
 from reconciler.fields import format_time, parse_time
+from reconciler.outcomes import AttemptKind, StartResult
 from reconciler.spec import Identity
 
 STATE_FORMAT_VERSION = 1
@@ -49,8 +50,8 @@ class Attempt:
     """One StartImport of an entry (the first, a retry, or a replacement)."""
 
     at: datetime
-    kind: str  # "create" | "retry" | "replace"
-    outcome: str  # "started" | "refused" | "rejected" | "unknown"
+    kind: AttemptKind
+    outcome: StartResult
     import_id: str | None = None
     error: str | None = None
     code: str | None = None  # the AWS error code of a refusal or rejection
@@ -69,8 +70,8 @@ class Attempt:
     def from_json(cls, data: Mapping[str, Any]) -> Attempt:
         return cls(
             at=_required_time(data["at"]),
-            kind=str(data["kind"]),
-            outcome=str(data["outcome"]),
+            kind=AttemptKind(str(data["kind"])),
+            outcome=StartResult(str(data["outcome"])),
             import_id=data.get("import_id"),
             error=data.get("error"),
             code=data.get("code"),
@@ -81,7 +82,7 @@ class Attempt:
 class Intent:
     """Written (and fsynced) before StartImport; cleared once the ImportId is recorded."""
 
-    kind: str  # "create" | "retry" | "replace"
+    kind: AttemptKind
     at: datetime
     import_id: str | None = None  # the import being retried, for a retry
 
@@ -91,7 +92,9 @@ class Intent:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Intent:
         return cls(
-            kind=str(data["kind"]), at=_required_time(data["at"]), import_id=data.get("import_id")
+            kind=AttemptKind(str(data["kind"])),
+            at=_required_time(data["at"]),
+            import_id=data.get("import_id"),
         )
 
 
@@ -127,7 +130,7 @@ class ImportRecord:
         """
         current: list[Attempt] = []
         for attempt in self.attempts:
-            if attempt.kind == "replace" and attempt.outcome != "refused":
+            if attempt.kind == AttemptKind.REPLACE and attempt.outcome != StartResult.REFUSED:
                 current = []
             current.append(attempt)
         return sum(1 for attempt in current if attempt.outcome != "refused")

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from reconciler.errors import CloudError, StateError, UsageError
 from reconciler.fields import IMPORT_ID_RE, NAME_RE, arn_parts, format_time
+from reconciler.outcomes import StartResult
 from reconciler.plan.observed import ObservedImport
 from reconciler.plan.types import Failure
 from reconciler.state.document import Attempt, ImportRecord, StateDocument
@@ -170,7 +171,7 @@ def resolve_record(
             if attempts:
                 attempts = (
                     *attempts[:-1],
-                    replace(attempts[-1], outcome="started", import_id=adopt),
+                    replace(attempts[-1], outcome=StartResult.STARTED, import_id=adopt),
                 )
             record = replace(record, import_id=adopt, intent=None, attempts=attempts)
         else:

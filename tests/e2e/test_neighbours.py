@@ -18,8 +18,8 @@ import pytest
 from reconciler.apply.run import ApplyRequest, run_apply
 from reconciler.apply.types import ApplyOptions, ApplyResult
 from reconciler.aws.accounts import Connections
-from reconciler.plan.observe import ImportReader
 from reconciler.plan.observed import ObservedImport
+from reconciler.ports import ImportReader
 from reconciler.sandbox import seed
 from reconciler.spec import AccountAccess
 from reconciler.state.local import LocalStateStore
