@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -62,6 +62,12 @@ Exit codes:
   4    apply --wait stopped at --wait-timeout with work left
   130  interrupted (state is left valid)
 """
+
+if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
+    from reconciler.aws.accounts import Connections
+    from reconciler.aws.session import ClientFactory
+    from reconciler.plan.types import Plan
+    from reconciler.state.store import StateStore
 
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -176,7 +182,7 @@ def print_problems(problems: Sequence[Any], color: bool) -> None:
     click.echo(f"{len(problems)} problem(s) found.", err=True)
 
 
-def open_state_store(location: str, factory: Any = None) -> Any:
+def open_state_store(location: str, factory: ClientFactory | None = None) -> StateStore:
     """The store for a location as `resolve_state_location` returns it (chosen here, at the
     composition root: the store interface knows neither implementation).
 
@@ -197,7 +203,7 @@ def open_state_store(location: str, factory: Any = None) -> Any:
     return LocalStateStore(location)
 
 
-def open_store(state_location: str | None) -> Any:
+def open_store(state_location: str | None) -> StateStore:
     """The state store named by --state / RECONCILE_STATE; s3:// uses the run's AWS settings."""
     from reconciler.state.store import resolve_state_location
 
@@ -216,7 +222,7 @@ def open_store(state_location: str | None) -> Any:
     return open_state_store(location, factory)
 
 
-def connections(settings: GlobalSettings) -> Any:
+def connections(settings: GlobalSettings) -> Connections:
     """The run's AWS connections: per account, readers for plan and writers for apply."""
     from reconciler.aws.accounts import Connections
 
@@ -243,7 +249,7 @@ def emit_json(settings: GlobalSettings, document: Any) -> None:
     click.echo(json.dumps(data, indent=2))
 
 
-def render(plan: Any, fmt: str, color: bool) -> str:
+def render(plan: Plan, fmt: str, color: bool) -> str:
     from reconciler.render import render_json, render_markdown, render_text
 
     if fmt == "json":

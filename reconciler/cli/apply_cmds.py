@@ -7,7 +7,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +25,11 @@ from reconciler.cli.app import (
     timing_options,
 )
 from reconciler.errors import ExitCode
+
+if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
+    from reconciler.apply.types import ApplyResult
+    from reconciler.plan.desired import Shard
+    from reconciler.plan.types import Plan, Progress
 
 
 class ProgressEvents:
@@ -65,7 +70,7 @@ class ProgressEvents:
         with self._lock:
             self.console.print(line, markup=False, soft_wrap=True)
 
-    def progress(self, name: str, progress: Any) -> None:
+    def progress(self, name: str, progress: Progress) -> None:
         if not self.live:
             return
         found = progress.prefixes_found or 0
@@ -88,7 +93,7 @@ class ProgressEvents:
             )
 
 
-def _confirm(plan: Any, auto_approve: bool, no_input: bool) -> bool:
+def _confirm(plan: Plan, auto_approve: bool, no_input: bool) -> bool:
     if auto_approve:
         return True
     if no_input or not sys.stdin.isatty():
@@ -194,7 +199,7 @@ def apply(
     retry: tuple[str, ...],
     queue_scope: str,
     parallelism: int,
-    shard: Any,
+    shard: Shard | None,
     poll_interval: float,
     state_location: str | None,
 ) -> ExitCode:
@@ -255,7 +260,7 @@ def apply(
     )
     color = settings.use_color(sys.stdout)
 
-    def show(plan: Any) -> None:
+    def show(plan: Plan) -> None:
         if not as_json:
             click.echo(render(plan, "text", color))
             if replace:
@@ -306,15 +311,15 @@ def _verb(outcome: str) -> str:
     return " ".join(words[:2]) if words[0] in ("still", "not", "StartImport") else words[0]
 
 
-def _print_outcomes(result: Any) -> None:
+def _print_outcomes(result: ApplyResult) -> None:
     from collections import Counter
 
     quiet = ("nothing to do", "recorded", "needs attention")
-    done = [a for a in result.plan.actions if a.outcome and a.outcome not in quiet]
+    done = [a.outcome for a in result.plan.actions if a.outcome and a.outcome not in quiet]
     if not done:
         click.echo("\nNothing to apply.")
     else:
-        verbs = Counter(_verb(a.outcome) for a in done)
+        verbs = Counter(_verb(outcome) for outcome in done)
         parts = ", ".join(f"{count} {verb}" for verb, count in sorted(verbs.items()))
         click.echo(f"\nApply finished: {parts}.")
     for message in result.errors:

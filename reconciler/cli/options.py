@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,6 +20,10 @@ from reconciler import defaults
 F = TypeVar("F", bound=Callable[..., Any])
 
 _TRUE = ("1", "true", "yes", "on")
+
+if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
+    from reconciler.aws.session import ClientOptions
+    from reconciler.plan.desired import Shard
 
 
 def _ci() -> bool:
@@ -49,7 +53,7 @@ class GlobalSettings:
             return False
         return bool(getattr(stream, "isatty", lambda: False)())
 
-    def client_options(self) -> Any:
+    def client_options(self) -> ClientOptions:
         from reconciler.aws.session import ClientOptions
 
         verify: bool | str | None = None
@@ -269,7 +273,7 @@ def shard_option(func: F) -> F:
     )(func)
 
 
-def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Shard | None:
     if value is None:
         return None
     from reconciler.plan.desired import Shard

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,6 +24,9 @@ from reconciler.cli.app import (
     timing_options,
 )
 from reconciler.errors import ExitCode
+
+if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
+    from reconciler.plan.desired import Shard
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -63,7 +66,7 @@ def plan(
     pending_grace: float,
     retry: tuple[str, ...],
     queue_scope: str,
-    shard: Any,
+    shard: Shard | None,
 ) -> ExitCode:
     """Show what apply would do: read manifests, state and AWS; change nothing.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +22,9 @@ from reconciler.cli.tables import (
     text,
 )
 from reconciler.errors import ExitCode
+
+if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
+    from reconciler.state.document import ImportRecord
 
 
 @click.group(name="state", epilog=EXIT_CODES_HELP)
@@ -79,7 +82,7 @@ def state_list(ctx: click.Context, as_json: bool, state_location: str | None) ->
     document = store.read()
     records = select_records(document, (), store.describe())
 
-    def shown_status(record: Any) -> str:
+    def shown_status(record: ImportRecord) -> str:
         if record.import_id is None and record.intent is not None:
             return PENDING
         return str(record.status or "-")

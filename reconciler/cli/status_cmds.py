@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,12 @@ from reconciler.cli.tables import (
 )
 from reconciler.errors import ExitCode
 
+if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
+    from collections.abc import Callable
+
+    from reconciler.cli.options import GlobalSettings
+    from reconciler.ports import ImportReader
+
 
 def manifests_option(func: Any) -> Any:
     return click.option(
@@ -35,7 +41,7 @@ def manifests_option(func: Any) -> Any:
     )(func)
 
 
-def account_readers(settings: Any, manifests: str) -> Any:
+def account_readers(settings: GlobalSettings, manifests: str) -> Callable[[str], ImportReader]:
     """Readers per account, reaching each the way the manifests' `accounts:` say."""
     from pathlib import Path
 
