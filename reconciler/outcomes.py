@@ -24,3 +24,24 @@ class StartResult(StrEnum):
     REFUSED = "refused"  # turned away before anything started: try again later
     REJECTED = "rejected"  # a request error: nothing started, trying again will not help
     UNKNOWN = "unknown"  # timeout, lost connection, 5xx: the import may or may not exist
+
+
+class ApplyOutcome(StrEnum):
+    """What apply did for an entry, as the summary counts it (the text says the details)."""
+
+    NOTHING = "nothing to do"
+    RECORDED = "recorded"  # state refreshed from what AWS reports
+    ATTENTION = "needs attention"
+    STARTED = "started"  # a new import, or a replacement
+    RETRIED = "retried"
+    ADOPTED = "adopted"
+    RENAMED = "renamed"
+    FORGOTTEN = "forgotten"
+    STOPPED = "stopped"  # and forgotten (--stop-removed)
+    NOT_STARTED = "not started"  # refused, or called off by the last look
+    FAILED = "StartImport failed"
+    UNKNOWN = "outcome unknown"
+    STILL_WAITING = "still waiting"  # --wait-timeout came first
+
+
+QUIET_OUTCOMES = frozenset({ApplyOutcome.NOTHING, ApplyOutcome.RECORDED, ApplyOutcome.ATTENTION})

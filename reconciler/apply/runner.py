@@ -29,7 +29,7 @@ from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult, Silen
 from reconciler.errors import CloudError
 from reconciler.faultpoints import crash_point
 from reconciler.fields import parse_time
-from reconciler.outcomes import AttemptKind, StartResult
+from reconciler.outcomes import ApplyOutcome, AttemptKind, StartResult
 from reconciler.plan.desired import Desired, Scope, queue_key, queue_scope_of, store_backoff
 from reconciler.plan.facts import progress_of
 from reconciler.plan.failures import STORE_NOT_USABLE
@@ -99,6 +99,7 @@ class Applier:
         self.specs = {spec.name: spec for spec in saved.specs}
         self.shown = {action.name: action for action in saved.plan.actions}
         self.outcomes: dict[str, str] = {}
+        self.kinds: dict[str, ApplyOutcome] = {}  # what the summary counts, per entry
         self.errors: list[str] = []
         self.attention: set[str] = set()
         self.given_up: set[str] = set()  # rejected this run: not started again until next run
@@ -156,6 +157,7 @@ class Applier:
             timed_out=self.timed_out,
             interrupted=self.stop.is_set(),
             start_gaps=list(self.start_gaps),
+            kinds=dict(self.kinds),
         )
 
     def _queue_of(self, account: str, region: str) -> QueueKey:
@@ -167,9 +169,10 @@ class Applier:
         ended = self.ended.get(name)
         return f"{text}; {ended}" if ended else text
 
-    def _outcome(self, name: str, text: str, *, error: bool = False) -> None:
+    def _outcome(self, name: str, text: str, kind: ApplyOutcome, *, error: bool = False) -> None:
         with self._lock:
             self.outcomes[name] = text
+            self.kinds[name] = kind
             if error:
                 self.errors.append(f"{name}: {text}")
         self.events.message(name, text)
@@ -204,20 +207,28 @@ class Applier:
                 if self.options.stop_removed and running:
                     stops.append(action)
                 changes.append(lambda current, name=action.name: current.pop(name, None))  # type: ignore[misc]
-                self._outcome(action.name, "forgotten (its events stay in the Lake)")
+                self._outcome(
+                    action.name, "forgotten (its events stay in the Lake)", ApplyOutcome.FORGOTTEN
+                )
             elif kind is ActionKind.RENAME and first_pass and spec and action.previous_name:
                 changes.append(self._renamer(action.previous_name, spec, now))
-                self._outcome(action.name, f"renamed from {action.previous_name}")
+                self._outcome(
+                    action.name, f"renamed from {action.previous_name}", ApplyOutcome.RENAMED
+                )
             elif kind in STATE_ONLY and spec is not None:
                 changes.append(self._refresher(spec, action, now))
                 if kind is ActionKind.ADOPT:
-                    self._outcome(action.name, f"adopted {action.import_id}")
+                    self._outcome(action.name, f"adopted {action.import_id}", ApplyOutcome.ADOPTED)
                 elif first_pass:
                     # Refreshing what state knows is routine: an outcome, but no message.
                     with self._lock:
-                        self.outcomes[action.name] = (
-                            "recorded" if kind is not ActionKind.ATTENTION else "needs attention"
+                        quiet = (
+                            ApplyOutcome.RECORDED
+                            if kind is not ActionKind.ATTENTION
+                            else ApplyOutcome.ATTENTION
                         )
+                        self.outcomes[action.name] = quiet.value
+                        self.kinds[action.name] = quiet
             elif kind is ActionKind.QUEUED and action.not_before and spec is not None:
                 changes.append(self._backoff_recorder(action, now))
         for action in stops:
@@ -277,9 +288,18 @@ class Applier:
             status = self.connector.writer(action.account).stop_import(
                 action.destination, action.import_id
             )
-            self._outcome(action.name, f"stopped ({status}) and forgotten; its events stay")
+            self._outcome(
+                action.name,
+                f"stopped ({status}) and forgotten; its events stay",
+                ApplyOutcome.STOPPED,
+            )
         except CloudError as exc:
-            self._outcome(action.name, f"forgotten, but StopImport failed: {exc}", error=True)
+            self._outcome(
+                action.name,
+                f"forgotten, but StopImport failed: {exc}",
+                ApplyOutcome.FORGOTTEN,
+                error=True,
+            )
 
     # -- one queue (an account, or an account and Region) ---------------------------------
 
@@ -365,9 +385,11 @@ class Applier:
                 with self._lock:
                     self.timed_out = True
                     for action in busy:
-                        self.outcomes.setdefault(
-                            action.name, f"still {action.action.value} at --wait-timeout"
-                        )
+                        if action.name not in self.outcomes:
+                            self.outcomes[action.name] = (
+                                f"still {action.action.value} at --wait-timeout"
+                            )
+                            self.kinds[action.name] = ApplyOutcome.STILL_WAITING
                 return
             crash_point("waiting")
             running = [action for action in current.actions if _ongoing(action)]
@@ -454,7 +476,11 @@ class Applier:
                 raise
             if verdict.changed:
                 self.keeper.update(lambda current: _restore(current, spec.name, before))
-                self._outcome(spec.name, f"not started: {verdict.reason}; planning again")
+                self._outcome(
+                    spec.name,
+                    f"not started: {verdict.reason}; planning again",
+                    ApplyOutcome.NOT_STARTED,
+                )
                 return None
             crash_point("before_start")
             with self._lock:
@@ -488,6 +514,7 @@ class Applier:
             starter.name,
             f"not started: it now has findings the approved plan did not show ({', '.join(new)})"
             "; make a new plan and review it",
+            ApplyOutcome.NOT_STARTED,
         )
         return True
 
@@ -529,18 +556,27 @@ class Applier:
             with self._lock:
                 self.started_here.add(spec.name)
                 self.ended.pop(spec.name, None)
-            self._outcome(spec.name, f"{verb} {outcome.import_id} ({outcome.status})")
+            done = ApplyOutcome.RETRIED if kind is AttemptKind.RETRY else ApplyOutcome.STARTED
+            self._outcome(spec.name, f"{verb} {outcome.import_id} ({outcome.status})", done)
         elif outcome.kind is StartResult.REFUSED:
-            self._outcome(spec.name, f"not started yet: {outcome.code} ({outcome.message}); waits")
+            self._outcome(
+                spec.name,
+                f"not started yet: {outcome.code} ({outcome.message}); waits",
+                ApplyOutcome.NOT_STARTED,
+            )
         elif outcome.kind is StartResult.REJECTED:
             with self._lock:
                 self.given_up.add(spec.name)
             self._outcome(
-                spec.name, f"StartImport failed: {outcome.code}: {outcome.message}", error=True
+                spec.name,
+                f"StartImport failed: {outcome.code}: {outcome.message}",
+                ApplyOutcome.FAILED,
+                error=True,
             )
         else:
             self._outcome(
                 spec.name,
                 f"outcome unknown ({outcome.code}: {outcome.message}); the intent stays and the "
                 "import is looked for by identity before anything else starts here",
+                ApplyOutcome.UNKNOWN,
             )

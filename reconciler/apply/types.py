@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from reconciler import defaults
+from reconciler.outcomes import ApplyOutcome
 from reconciler.plan.desired import PlanOptions
 from reconciler.plan.types import Plan, Progress
 
@@ -47,3 +48,4 @@ class ApplyResult:
     # Per StartImport sent: seconds from the last ListImports answer to the request (the
     # window in which an import started elsewhere could still be duplicated).
     start_gaps: list[float] = field(default_factory=list)
+    kinds: dict[str, ApplyOutcome] = field(default_factory=dict)  # what the summary counts

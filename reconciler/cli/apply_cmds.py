@@ -305,21 +305,16 @@ def apply(
     return ExitCode.OK
 
 
-def _verb(outcome: str) -> str:
-    """ "started 1f2e... (INITIALIZING)" -> "started"; "still queued at ..." -> "still queued"."""
-    words = outcome.split(" ")
-    return " ".join(words[:2]) if words[0] in ("still", "not", "StartImport") else words[0]
-
-
 def _print_outcomes(result: ApplyResult) -> None:
     from collections import Counter
 
-    quiet = ("nothing to do", "recorded", "needs attention")
-    done = [a.outcome for a in result.plan.actions if a.outcome and a.outcome not in quiet]
+    from reconciler.outcomes import QUIET_OUTCOMES
+
+    done = [kind for kind in result.kinds.values() if kind not in QUIET_OUTCOMES]
     if not done:
         click.echo("\nNothing to apply.")
     else:
-        verbs = Counter(_verb(outcome) for outcome in done)
+        verbs = Counter(kind.value for kind in done)
         parts = ", ".join(f"{count} {verb}" for verb, count in sorted(verbs.items()))
         click.echo(f"\nApply finished: {parts}.")
     for message in result.errors:
