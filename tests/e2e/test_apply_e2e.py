@@ -301,7 +301,9 @@ def test_regions_run_in_parallel_and_one_at_a_time_within(
 def test_ctrl_c_exits_130_and_the_next_run_continues(
     clean_sandbox: SandboxClient, tmp_path: Path
 ) -> None:
-    clean_sandbox.config(speed=20.0)
+    # The import would take about three minutes (96 files at 0.5 a second): an apply that
+    # waited for it could not exit within a minute, however loaded the machine is.
+    clean_sandbox.config(speed=0.5)
     state = tmp_path / "state.json"
     paths = day_manifest(tmp_path / "m", {"jan-05": ("east", 5), "jan-06": ("east", 6)})
     command = [sys.executable, "-m", "reconciler", "apply", paths, "--state", str(state),
@@ -317,7 +319,7 @@ def test_ctrl_c_exits_130_and_the_next_run_continues(
     interrupted_at = time.monotonic()
     child.send_signal(signal.SIGINT)
     _, err = child.communicate(timeout=30)
-    assert time.monotonic() - interrupted_at < 5, "Ctrl-C must not wait for the imports"
+    assert time.monotonic() - interrupted_at < 60, "Ctrl-C must not wait for the imports"
     assert child.returncode == 130, err
     assert "Traceback" not in err
     records = LocalStateStore(state).read().imports
