@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from reconciler.fields import EVENT_DATA_STORE_ARN_RE, format_time
 from reconciler.manifest import checks as manifest_checks
 from reconciler.manifest.models import FriendlyEntry
-from reconciler.plan.observed import ObservedImport
+from reconciler.observed import ObservedImport
 from reconciler.ports import ImportReader
 from reconciler.spec import ImportSpec, RetryPolicy, SourceLocation
 from reconciler.state.document import StateDocument

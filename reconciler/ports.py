@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from reconciler.observed import Failure, ObservedImport
 from reconciler.outcomes import StartResult
-from reconciler.plan.observed import ObservedImport
-from reconciler.plan.types import Failure
 from reconciler.spec import AccountAccess
 
 # Errors that prove the request was turned away before any work: safe to send again later.

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from reconciler.fields import arn_parts
+from reconciler.observed import ONGOING, Failure, ObservedImport
 from reconciler.outcomes import StartResult
-from reconciler.plan.observed import ONGOING, ObservedImport
-from reconciler.plan.types import Failure
 from reconciler.ports import ONGOING_IMPORT, StartOutcome, StartRequest
 from reconciler.spec import AccountAccess
 

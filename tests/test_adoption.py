@@ -22,7 +22,7 @@ from reconciler.adopt import (
 from reconciler.cli import run
 from reconciler.fields import NAME_RE
 from reconciler.manifest.load import load_manifests
-from reconciler.plan.observed import ObservedImport
+from reconciler.observed import ObservedImport
 from reconciler.spec import Identity
 from reconciler.state.document import ImportRecord, StateDocument
 

@@ -20,9 +20,9 @@ import yaml
 
 from reconciler.apply.runner import Applier
 from reconciler.apply.types import ApplyOptions
+from reconciler.observed import ObservedImport
 from reconciler.plan.desired import Desired, PlanOptions, Scope
 from reconciler.plan.observe import observe
-from reconciler.plan.observed import ObservedImport
 from reconciler.plan.planner import plan
 from reconciler.plan.saved import SavedPlan
 from reconciler.ports import StartRequest

@@ -122,3 +122,21 @@ def test_the_walk_sees_lazy_imports_and_skips_type_checking_ones() -> None:
     )
     found = set(_imports(ast.parse(source), "reconciler"))
     assert "boto3" in found and "click" not in found
+
+
+def test_no_cycle_between_packages() -> None:
+    """The same, one level up: a room never needs a room that needs it (cli, aws and sandbox
+    sit on top and may use any core room; the core rooms form layers)."""
+    core: dict[str, set[str]] = {}
+    for module, targets in graph().items():
+        room = module.split(".")[1] if "." in module else module
+        if room in ("cli", "aws", "sandbox", "__main__"):
+            continue
+        for target in targets:
+            if target.startswith("!") or "." not in target:
+                continue
+            other = target.split(".")[1]
+            if other != room:
+                core.setdefault(room, set()).add(other)
+    cycle = _cycle(core)
+    assert cycle is None, " -> ".join(cycle or [])

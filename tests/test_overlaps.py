@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from reconciler.observed import Failure
 from reconciler.plan.failures import user_fixes
 from reconciler.plan.overlaps import (
     Holder,
@@ -16,7 +17,6 @@ from reconciler.plan.overlaps import (
     spans_overlap,
     store_key,
 )
-from reconciler.plan.types import Failure
 from reconciler.spec import Identity
 
 BEFORE_20TH = datetime(2024, 1, 19, 23, 59, 59, tzinfo=UTC)

@@ -19,11 +19,10 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.observed import Failure, Observed, ObservedImport
 from reconciler.outcomes import AttemptKind, StartResult
 from reconciler.plan.desired import Desired, PlanOptions, Scope
-from reconciler.plan.observed import Observed, ObservedImport
 from reconciler.plan.planner import plan
-from reconciler.plan.types import Failure
 from reconciler.spec import Identity, ImportSpec, RetryPolicy, SourceLocation
 from reconciler.state.document import Attempt, ImportRecord, Intent, StateDocument
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
+from reconciler.observed import ONGOING, Observed, ObservedImport
 from reconciler.plan.observe import cached
-from reconciler.plan.observed import ONGOING, Observed, ObservedImport
 from reconciler.plan.types import Action, Plan
 from reconciler.ports import ImportReader
 from reconciler.spec import ImportSpec

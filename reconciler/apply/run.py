@@ -15,6 +15,7 @@ from reconciler import defaults
 from reconciler.apply.runner import Applier
 from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult
 from reconciler.errors import ReconcileError
+from reconciler.observed import Observed
 from reconciler.plan.desired import (
     DEFAULT_GRACE,
     DEFAULT_QUEUE_SCOPE,
@@ -26,7 +27,6 @@ from reconciler.plan.desired import (
 )
 from reconciler.plan.make import PlanRequest, plan_and_observed
 from reconciler.plan.observe import foreign_finished, observe, reachable
-from reconciler.plan.observed import Observed
 from reconciler.plan.saved import SavedPlan, read_plan_file
 from reconciler.plan.types import SHOWN_STARTING, ActionKind, Plan
 from reconciler.ports import Connector

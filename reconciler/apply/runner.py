@@ -29,12 +29,12 @@ from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult, Silen
 from reconciler.errors import CloudError
 from reconciler.faultpoints import crash_point
 from reconciler.fields import parse_time
+from reconciler.observed import FINISHED, ONGOING, Observed, Place
 from reconciler.outcomes import ApplyOutcome, AttemptKind, StartResult
 from reconciler.plan.desired import Desired, Scope, queue_key, queue_scope_of, store_backoff
 from reconciler.plan.facts import progress_of
 from reconciler.plan.failures import STORE_NOT_USABLE
 from reconciler.plan.observe import foreign_finished, observe
-from reconciler.plan.observed import FINISHED, ONGOING, Observed, Place
 from reconciler.plan.planner import HELD, plan
 from reconciler.plan.queues import QueueKey
 from reconciler.plan.saved import SavedPlan

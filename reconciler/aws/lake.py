@@ -1,7 +1,7 @@
 """CloudTrail Lake import calls, turned into plain data and our own exceptions.
 
 `LakeReader` is what plan uses (ListImports, GetImport, ListImportFailures: read only, with
-botocore's standard retries). Everything returned is a plain value from `reconciler.plan.observed`
+botocore's standard retries). Everything returned is a plain value from `reconciler.observed`
 or `reconciler.plan.types`, so the core never sees a boto3 response.
 """
 
@@ -14,8 +14,7 @@ from typing import Any, TypeVar
 
 from reconciler.aws.session import ClientFactory
 from reconciler.errors import CloudError
-from reconciler.plan.observed import ObservedImport
-from reconciler.plan.types import Failure
+from reconciler.observed import Failure, ObservedImport
 
 T = TypeVar("T")
 LIST_PAGE_SIZE = 1000  # the API's maximum: 10,000 imports in 10 calls

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from reconciler import defaults
 from reconciler.fields import arn_parts
-from reconciler.plan.observed import ObservedImport
+from reconciler.observed import ObservedImport
 from reconciler.plan.types import ManifestHash
 from reconciler.spec import AccountAccess, ImportSpec
 from reconciler.state.document import ImportRecord

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.fields import format_time
-from reconciler.plan.observed import ObservedImport
+from reconciler.observed import ObservedImport
 from reconciler.plan.types import Change, IdentityView, Progress
 from reconciler.spec import Identity, ImportSpec, attributes_document
 from reconciler.state.document import ImportRecord

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from reconciler.plan.types import Failure
+from reconciler.observed import Failure
 
 # ErrorType (lower-cased) -> what the user must do. Retrying cannot change any of these.
 _FIXES = {

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from reconciler.errors import ManifestError, UsageError
 from reconciler.manifest.load import LoadResult, load_manifests
+from reconciler.observed import Observed
 from reconciler.plan.desired import (
     DEFAULT_GRACE,
     DEFAULT_QUEUE_SCOPE,
@@ -21,7 +22,6 @@ from reconciler.plan.desired import (
     Shard,
 )
 from reconciler.plan.observe import observe, reachable
-from reconciler.plan.observed import Observed
 from reconciler.plan.planner import plan
 from reconciler.plan.saved import SavedPlan
 from reconciler.plan.types import ManifestHash

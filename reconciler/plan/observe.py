@@ -18,8 +18,8 @@ from types import MappingProxyType
 
 from reconciler.errors import CloudError
 from reconciler.fields import arn_parts
+from reconciler.observed import FINISHED, Observed, ObservedImport, Place
 from reconciler.plan.desired import Desired
-from reconciler.plan.observed import FINISHED, Observed, ObservedImport, Place
 from reconciler.plan.overlaps import store_key
 from reconciler.ports import ImportReader
 from reconciler.state.document import ForeignImport, ImportRecord, StateDocument

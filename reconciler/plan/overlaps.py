@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from reconciler.fields import format_time
-from reconciler.plan.observed import Observed, ObservedImport
+from reconciler.observed import Observed, ObservedImport
 from reconciler.plan.types import Finding, Severity
 from reconciler.spec import Identity, ImportSpec
 from reconciler.state.document import ImportRecord

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from reconciler.fields import arn_parts, format_time
+from reconciler.observed import ONGOING, Observed, ObservedImport
 from reconciler.outcomes import AttemptKind
 from reconciler.plan.desired import (
     CLOCK_SKEW,
@@ -41,7 +42,6 @@ from reconciler.plan.facts import (
     view,
 )
 from reconciler.plan.failures import STORE_NOT_USABLE, user_fixes
-from reconciler.plan.observed import ONGOING, Observed, ObservedImport
 from reconciler.plan.overlaps import (
     Holder,
     allowed_finding,

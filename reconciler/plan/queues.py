@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from reconciler.plan.observed import Observed
+from reconciler.observed import Observed
 from reconciler.plan.types import STARTING, Action, ActionKind
 
 QueueKey = tuple[str, str]  # (account, Region or "" for the whole account)

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconciler.observed import Failure
+
 PLAN_FORMAT_VERSION = 1
 
 
@@ -93,15 +95,6 @@ class Progress:
     files_completed: int | None = None
     events_completed: int | None = None
     failed_entries: int | None = None
-
-
-@dataclass(frozen=True)
-class Failure:
-    location: str
-    status: str
-    error_type: str
-    error_message: str
-    last_updated: str | None = None
 
 
 class Severity(StrEnum):

@@ -11,7 +11,8 @@ import re
 import unicodedata
 from typing import Any
 
-from reconciler.plan.types import Action, ActionKind, Failure, Finding, IdentityView, Progress
+from reconciler.observed import Failure
+from reconciler.plan.types import Action, ActionKind, Finding, IdentityView, Progress
 
 # One symbol per kind, terraform-like. `noop` with attribute changes shows NOOP_CHANGED instead.
 SYMBOLS: dict[ActionKind, str] = {

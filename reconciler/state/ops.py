@@ -20,9 +20,8 @@ from typing import Protocol
 
 from reconciler.errors import CloudError, StateError, UsageError
 from reconciler.fields import IMPORT_ID_RE, NAME_RE, arn_parts, format_time
+from reconciler.observed import Failure, ObservedImport
 from reconciler.outcomes import StartResult
-from reconciler.plan.observed import ObservedImport
-from reconciler.plan.types import Failure
 from reconciler.state.document import Attempt, ImportRecord, StateDocument
 from reconciler.state.store import StateStore
 

@@ -18,7 +18,7 @@ import pytest
 from reconciler.apply.run import ApplyRequest, run_apply
 from reconciler.apply.types import ApplyOptions, ApplyResult
 from reconciler.aws.accounts import Connections
-from reconciler.plan.observed import ObservedImport
+from reconciler.observed import ObservedImport
 from reconciler.ports import ImportReader
 from reconciler.sandbox import seed
 from reconciler.spec import AccountAccess

@@ -14,13 +14,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
-from reconciler.plan.types import Failure
 from reconciler.spec import Identity
 
 ONGOING = frozenset({"INITIALIZING", "IN_PROGRESS"})
 FINISHED = frozenset({"COMPLETED", "FAILED", "STOPPED"})
 
 Place = tuple[str, str]  # (account, Region)
+
+
+@dataclass(frozen=True)
+class Failure:
+    location: str
+    status: str
+    error_type: str
+    error_message: str
+    last_updated: str | None = None
 
 
 @dataclass(frozen=True)
