@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -68,6 +68,16 @@ _RESTLESS = (
     f"imports kept appearing in the store right before each start ({MAX_WITHDRAWALS} times); "
     "nothing was started. Run apply again once the store is quiet."
 )
+
+
+def _wait_all(futures: list[Future[None]]) -> None:
+    """Wait for the workers, waking often: Linux may hand Ctrl-C to a worker thread, and a main
+    thread blocked for good on a lock would never run Python's handler (CPython bpo-21822)."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.2)
+        for future in done:
+            future.result()  # a worker's exception is raised here
 
 
 def _restore(current: dict[str, ImportRecord], name: str, before: ImportRecord | None) -> None:
@@ -140,8 +150,7 @@ class Applier:
                     for key, places in sorted(queues.items())
                 ]
                 try:
-                    for future in futures:
-                        future.result()
+                    _wait_all(futures)
                 except BaseException:
                     # Ctrl-C (or a bug): no worker starts anything more; each finishes the call
                     # in flight and records it, so the state stays valid for the next run.

@@ -172,8 +172,10 @@ def test_two_pipelines_with_their_own_state_never_duplicate(
     """Two CI pipelines apply the same manifests at once, each with its own state, into a
     store that holds 50 other imports: over 20 rounds, every import exists exactly once (each
     pipeline adopts what the other started, or AWS refuses the second start as ongoing)."""
-    # Imports that take about a second: a duplicate needs the other pipeline's import to be
-    # started *and finished* inside one ListImports-to-StartImport window (milliseconds).
+    # Imports that take over a second (as real ones take minutes): a duplicate needs the
+    # other pipeline's import to be started *and finished* inside one ListImports-to-StartImport
+    # window, which is milliseconds even on a loaded machine, where both pipelines and the
+    # sandbox share one process and its GIL here.
     options = ApplyOptions(wait=True, wait_timeout=120, poll_interval=0.05)
     duplicates: Counter[tuple[Any, ...]] = Counter()
     jan_06 = {"name": "jan-06", "start": "2026-01-06T00:00:00Z", "end": "2026-01-06T23:59:59Z"}
@@ -181,7 +183,7 @@ def test_two_pipelines_with_their_own_state_never_duplicate(
     rounds = 20
     for round_number in range(rounds):
         clean_sandbox.reset(seed=True)
-        clean_sandbox.config(speed=1000.0, init_seconds=0.3)
+        clean_sandbox.config(speed=1000.0, init_seconds=1.2)
         clean_sandbox.bulk_imports(
             50,
             seed.MANAGEMENT_STORE_ARN,
