@@ -90,16 +90,17 @@ def progress_text(progress: Progress) -> str:
 
 
 def queue_text(action: Action) -> str | None:
-    """`#2 in 123456789012/us-east-1, behind payments-2024-h1`, or None outside a queue.
+    """`#2 in its queue, behind payments-2024-h1`, or None outside a queue.
 
     Without a position, `blocked_by` is shown as it is (the planner also uses it for
     "backoff until TIME")."""
     if action.queue_position is None and action.blocked_by is None:
         return None
-    place = f"{action.account}/{action.region}"
     if action.queue_position is None:
         return clean(f"blocked by {action.blocked_by}")
-    text = f"#{action.queue_position} in {place}"
+    # The queue is the account's, or the account's and Region's (--queue-scope region): the
+    # reason names which; here only the position and what is ahead.
+    text = f"#{action.queue_position} in its queue"
     if action.blocked_by:
         text += f", behind {action.blocked_by}"
     return clean(text)
