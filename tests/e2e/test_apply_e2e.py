@@ -308,8 +308,20 @@ def test_ctrl_c_exits_130_and_the_next_run_continues(
     paths = day_manifest(tmp_path / "m", {"jan-05": ("east", 5), "jan-06": ("east", 6)})
     command = [sys.executable, "-m", "reconciler", "apply", paths, "--state", str(state),
                "--endpoint-url", clean_sandbox.endpoint_url, *FAST_APPLY, "--wait"]  # fmt: skip
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=dict(os.environ, CI="true"))  # fmt: skip
+
+    # A background job's children start with SIGINT ignored (and then Python installs no
+    # KeyboardInterrupt handler): give apply the default, as a terminal would.
+    def default_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, CI="true"),
+        preexec_fn=default_sigint,
+    )
     deadline = time.monotonic() + 20
     while not (state.exists() and LocalStateStore(state).read().imports.get("jan-05")):
         assert time.monotonic() < deadline, "apply never started an import"
