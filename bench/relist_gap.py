@@ -29,6 +29,7 @@ from served import serve_sandbox
 from reconciler.apply.run import ApplyRequest, run_apply
 from reconciler.apply.types import ApplyOptions
 from reconciler.aws.accounts import Connections
+from reconciler.plan.make import PlanRequest
 from reconciler.sandbox import seed
 from reconciler.sandbox.worlds import hook
 from reconciler.state.local import LocalStateStore
@@ -61,7 +62,7 @@ def _manifest(folder: Path, days: list[int]) -> str:
 def _apply(endpoint: str, paths: str, state: Path) -> tuple[float, dict[str, int]]:
     connections = Connections(region="us-east-1", endpoint_url=endpoint)
     result = run_apply(
-        ApplyRequest(paths=(paths,)),
+        ApplyRequest(PlanRequest(paths=(paths,))),
         LocalStateStore(state),
         connections,
         ApplyOptions(poll_interval=0.2),

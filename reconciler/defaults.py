@@ -15,3 +15,16 @@ LOCK_TIMEOUT_SECONDS = 0.0  # fail fast on a held lock, naming the holder
 THROTTLE_RETRIES = 5  # a throttled StartImport is sent again this often (each after a look)
 THROTTLE_BACKOFF_SECONDS = 1.0  # the first wait after throttling; doubles
 STORE_WAIT_LIMIT_SECONDS = 24 * 3600  # a store not usable yet is tried this long
+# CloudTrail Lake bills ingestion per GB of uncompressed events; AWS's own rule of thumb is that
+# trail logs are ten times their size in S3 once uncompressed (DOMAIN.md, "Money and duplicates").
+UNCOMPRESSED_RATIO = 10
+# Ingestion price per GB (2**30 bytes), USD, from https://aws.amazon.com/cloudtrail/pricing/
+# (US East, as listed in 2025): the store's BillingMode picks one; unknown: the higher one, so
+# a budget errs on the safe side. `--price-per-gb` and an entry's `preflight.price_per_gb` win.
+PRICE_PER_GB_FIXED_RETENTION = 2.50  # BillingMode FIXED_RETENTION_PRICING (seven years)
+PRICE_PER_GB_EXTENDABLE_RETENTION = 0.75  # BillingMode EXTENDABLE_RETENTION_PRICING (one year)
+MAX_PRICE_PER_GB = 1000.0  # a larger price is a typo, not a price
+MAX_COST_LIMIT_USD = 1e12  # --max-cost takes finite values up to this
+# Trail files carry their delivery time, a few minutes after the events in them: an import
+# that ends this long before a store began ingesting live leaves a tiny gap, but no duplicates.
+LIVE_INGESTION_MARGIN_MINUTES = 15

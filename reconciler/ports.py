@@ -6,7 +6,7 @@ so it never imports boto3.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -71,7 +71,83 @@ class Writer(Protocol):
     def stop_import(self, destination: str, import_id: str) -> str: ...
 
 
+# -- preflight: what the store, the bucket and the role say (reconciler.preflight) --------
+
+
+class NotFound(Exception):
+    """AWS said the thing does not exist (NoSuchBucket, NoSuchEntity, EventDataStoreNotFound)."""
+
+
+class Unreadable(Exception):
+    """AWS would not say: no permission (`permission` names it), throttled, or unreachable.
+    Never a "not found": preflight reports it as a warning and carries on."""
+
+    def __init__(self, message: str, *, permission: str | None = None) -> None:
+        super().__init__(message)
+        self.permission = permission
+
+
+@dataclass(frozen=True)
+class StoreFacts:
+    arn: str
+    status: str
+    holds_trail_events: bool
+    retention_days: int | None
+    created: datetime | None
+    organization: bool
+    kms_key_id: str | None
+    billing_mode: str | None
+
+
+@dataclass(frozen=True)
+class BucketFacts:
+    name: str
+    region: str
+    # GetBucketOwnershipControls' rule, or None when the bucket has no ownership controls
+    # (ACLs enabled, as on buckets made before April 2023).
+    object_ownership: str | None
+    ownership_unreadable: Unreadable | None = None  # GetBucketOwnershipControls refused
+
+
+@dataclass(frozen=True)
+class RoleFacts:
+    arn: str
+    trusts_cloudtrail: bool
+    # aws:SourceArn values the CloudTrail trust statements are conditioned on ([] = none).
+    source_arns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class S3Object:
+    key: str
+    size: int
+    storage_class: str
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One ListObjectsV2 page: objects, and the child prefixes when listed with a delimiter."""
+
+    objects: tuple[S3Object, ...]
+    prefixes: tuple[str, ...] = ()
+
+
+class PreflightReader(Protocol):
+    """The read calls preflight makes (GetEventDataStore, S3, IAM, Organizations), answered as
+    the plain values above. Each raises `Unreadable` when AWS would not
+    say (no permission, throttled, unreachable), and `NotFound` when AWS says it does not exist."""
+
+    def event_data_store(self, region: str, arn: str) -> StoreFacts: ...
+    def bucket(self, name: str) -> BucketFacts: ...
+    def role(self, arn: str) -> RoleFacts: ...
+    def management_account(self) -> str | None: ...
+    def list_objects(
+        self, bucket: str, region: str, prefix: str, *, delimiter: bool, start_after: str | None
+    ) -> Iterator[ListPage]: ...
+
+
 class Connector(Protocol):
     def use_accounts(self, accounts: Mapping[str, AccountAccess]) -> None: ...
     def reader(self, account: str) -> ImportReader: ...
     def writer(self, account: str) -> Writer: ...
+    def preflight(self, account: str) -> PreflightReader: ...

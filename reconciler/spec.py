@@ -37,6 +37,18 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
+class PreflightPolicy:
+    """An entry's `preflight:` settings: error codes that do not make it `attention`, and a
+    price per GB that wins over the run's."""
+
+    ignore: frozenset[str] = frozenset()
+    price_per_gb: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"ignore": sorted(self.ignore), "price_per_gb": self.price_per_gb}
+
+
+@dataclass(frozen=True)
 class SourceLocation:
     """Where the entry was written, for messages and for plan ordering."""
 
@@ -95,6 +107,7 @@ class ImportSpec:
     location: SourceLocation
     import_id: str | None = None  # explicit adoption of an existing import
     allow_overlap: bool = False
+    preflight: PreflightPolicy = PreflightPolicy()
 
     @property
     def identity(self) -> Identity:
@@ -143,6 +156,7 @@ def spec_to_json(spec: ImportSpec) -> dict[str, object]:
         **spec_document(spec),
         "import_id": spec.import_id,
         "allow_overlap": spec.allow_overlap,
+        "preflight": spec.preflight.to_json(),
         "location": {
             "file": spec.location.file,
             "index": spec.location.index,
@@ -177,6 +191,17 @@ def spec_from_json(data: Any) -> ImportSpec:
         ),
         import_id=data.get("import_id"),
         allow_overlap=bool(data.get("allow_overlap", False)),
+        preflight=_preflight(data.get("preflight")),
+    )
+
+
+def _preflight(data: Any) -> PreflightPolicy:
+    if not data:
+        return PreflightPolicy()
+    price = data.get("price_per_gb")
+    return PreflightPolicy(
+        ignore=frozenset(str(code) for code in data.get("ignore", [])),
+        price_per_gb=None if price is None else float(price),
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
 from reconciler import defaults
 from reconciler.apply.runner import Applier
@@ -17,13 +16,9 @@ from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult
 from reconciler.errors import ReconcileError
 from reconciler.observed import Observed
 from reconciler.plan.desired import (
-    DEFAULT_GRACE,
-    DEFAULT_QUEUE_SCOPE,
-    DEFAULT_RETRY_BACKOFF,
     Desired,
     PlanOptions,
     Scope,
-    Shard,
 )
 from reconciler.plan.make import PlanRequest, plan_and_observed
 from reconciler.plan.observe import foreign_finished, observe, reachable
@@ -41,36 +36,19 @@ class ApplyCancelled(ReconcileError):
 
 @dataclass(frozen=True)
 class ApplyRequest:
-    paths: tuple[str, ...] = ("manifests",)
+    """What to plan (the same request `reconcile plan` takes), or the saved plan to apply."""
+
+    plan: PlanRequest
     plan_file: str | None = None
-    targets: tuple[str, ...] = ()
-    replace: tuple[str, ...] = ()
     lock_timeout: float = defaults.LOCK_TIMEOUT_SECONDS
     command: str = "reconcile apply"
-    retry_backoff: timedelta = DEFAULT_RETRY_BACKOFF
-    grace: timedelta = DEFAULT_GRACE
-    shard: Shard | None = None
-    retry: tuple[str, ...] = ()
-    queue_scope: str = DEFAULT_QUEUE_SCOPE
-
-    def plan_request(self) -> PlanRequest:
-        return PlanRequest(
-            paths=self.paths,
-            targets=self.targets,
-            replace=self.replace,
-            retry_backoff=self.retry_backoff,
-            grace=self.grace,
-            shard=self.shard,
-            retry=self.retry,
-            queue_scope=self.queue_scope,
-        )
 
 
 def _saved_plan(
     request: ApplyRequest, state: StateDocument, connector: Connector
 ) -> tuple[SavedPlan, Observed]:
     if request.plan_file is None:
-        return plan_and_observed(request.plan_request(), state, connector)
+        return plan_and_observed(request.plan, state, connector)
     saved = read_plan_file(request.plan_file)
     connector.use_accounts(saved.accounts)
     desired = Desired(
@@ -127,8 +105,8 @@ def run_apply(
             plan_options=PlanOptions(
                 targets=frozenset(saved.targets),
                 replace=frozenset(saved.replace),
-                retry_backoff=request.retry_backoff,
-                grace=request.grace,
+                retry_backoff=request.plan.retry_backoff,
+                grace=request.plan.grace,
                 retry=frozenset(saved.retry),
                 queue_scope=saved.queue_scope,
                 startable=frozenset(a.name for a in saved.plan.of_kind(*SHOWN_STARTING)),

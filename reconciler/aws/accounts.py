@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any
 
 from reconciler.aws.lake import LakeReader, call
+from reconciler.aws.preflight import PreflightCalls
 from reconciler.aws.session import ClientFactory, ClientOptions, new_botocore_session
 from reconciler.aws.writer import LakeWriter
 from reconciler.errors import CloudError
@@ -95,6 +96,7 @@ class Connections:
         self._factories: dict[str, ClientFactory] = {}
         self._failures: dict[str, CloudError] = {}
         self._readers: dict[str, LakeReader] = {}
+        self._preflight: dict[str, PreflightCalls] = {}
         self._lock = threading.Lock()
 
     def use_accounts(self, accounts: Mapping[str, AccountAccess]) -> None:
@@ -103,6 +105,7 @@ class Connections:
             self._factories.clear()
             self._failures.clear()
             self._readers.clear()
+            self._preflight.clear()
 
     def factory(self, account: str) -> ClientFactory:
         with self._lock:
@@ -158,10 +161,17 @@ class Connections:
     def writer(self, account: str) -> LakeWriter:
         return LakeWriter(self.factory(account))
 
+    def preflight(self, account: str) -> PreflightCalls:
+        factory = self.factory(account)
+        with self._lock:
+            return self._preflight.setdefault(account, PreflightCalls(factory, account))
+
     def calls(self) -> dict[str, int]:
-        """CloudTrail calls made by the readers so far, per operation (for benchmarks)."""
+        """Calls made by the readers and preflight so far, per operation (for benchmarks)."""
         total: dict[str, int] = {}
-        for reader in self._readers.values():
-            for operation, count in reader.calls.items():
+        counted: list[dict[str, int]] = [r.calls for r in self._readers.values()]
+        counted += [p.calls for p in self._preflight.values()]
+        for calls in counted:
+            for operation, count in calls.items():
                 total[operation] = total.get(operation, 0) + count
         return total

@@ -22,6 +22,7 @@ from reconciler.cli.options import (
     global_options,
     global_settings,
     output_format,
+    preflight_options,
     shard_option,
     start_options,
     state_option,
@@ -44,6 +45,7 @@ __all__ = [
     "open_state_store",
     "open_store",
     "output_format",
+    "preflight_options",
     "print_problems",
     "render",
     "run",
@@ -130,7 +132,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": (
         "reconciler.cli.validate_cmds",
         "validate",
-        "Check manifests offline: syntax, fields, names, time ranges and overlaps.",
+        "Check manifests: syntax, fields, names, ranges, overlaps; --online: AWS too.",
     ),
 }
 

@@ -18,6 +18,7 @@ from reconciler.cli.app import (
     global_options,
     global_settings,
     open_store,
+    preflight_options,
     print_problems,
     shard_option,
     start_options,
@@ -28,6 +29,7 @@ from reconciler.errors import ExitCode
 
 if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
     from reconciler.apply.types import ApplyResult
+    from reconciler.cli.options import PreflightFlags
     from reconciler.plan.desired import Shard
     from reconciler.plan.types import Plan, Progress
 
@@ -178,6 +180,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 )
 @timing_options
 @start_options
+@preflight_options
 @shard_option
 @state_option
 @global_options
@@ -198,6 +201,7 @@ def apply(
     pending_grace: float,
     retry: tuple[str, ...],
     queue_scope: str,
+    preflight: PreflightFlags,
     parallelism: int,
     shard: Shard | None,
     poll_interval: float,
@@ -230,26 +234,35 @@ def apply(
     from reconciler.apply.types import ApplyOptions
     from reconciler.cli.app import connections, emit_json, render
     from reconciler.errors import ManifestError, UsageError
+    from reconciler.plan.make import PlanRequest
 
     if plan_file and (paths or targets or replace or shard or retry):
         raise UsageError(
             "--plan applies exactly the saved plan: give no PATHS, --target, --replace, --retry "
             "or --shard with it (make the plan with them instead)."
         )
+    if plan_file and preflight.max_cost is not None:
+        raise UsageError(
+            "--plan applies exactly the saved plan, whose preflight and budget were decided "
+            "when it was made: give --max-cost (or RECONCILE_MAX_COST) to `reconcile plan`."
+        )
     settings = global_settings(ctx)
     store = open_store(state_location)
     request = ApplyRequest(
-        paths=paths or ("manifests",),
+        PlanRequest(
+            paths=paths or ("manifests",),
+            targets=targets,
+            replace=replace,
+            retry_backoff=timedelta(seconds=retry_backoff),
+            grace=timedelta(seconds=pending_grace),
+            shard=shard,
+            retry=retry,
+            queue_scope=queue_scope,
+            **preflight.request_fields(),
+        ),
         plan_file=plan_file,
-        targets=targets,
-        replace=replace,
         lock_timeout=lock_timeout,
         command="reconcile apply " + " ".join(sys.argv[2:])[:200],
-        retry_backoff=timedelta(seconds=retry_backoff),
-        grace=timedelta(seconds=pending_grace),
-        shard=shard,
-        retry=retry,
-        queue_scope=queue_scope,
     )
     options = ApplyOptions(
         wait=wait,

@@ -301,3 +301,97 @@ def output_format(as_json: bool, as_markdown: bool, settings: GlobalSettings) ->
     if as_json or (settings.query is not None and not as_markdown):
         return "json"
     return "markdown" if as_markdown else "text"
+
+
+class FiniteFloat(click.ParamType):  # type: ignore[type-arg]
+    """A finite number in [low, high]: click's FloatRange lets nan through and says nothing
+    helpful about inf."""
+
+    name = "number"
+
+    def __init__(self, low: float, high: float, *, low_open: bool = False) -> None:
+        self.low, self.high, self.low_open = low, high, low_open
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number", param, ctx)
+        too_low = number <= self.low if self.low_open else number < self.low
+        if number != number or too_low or number > self.high:  # nan != nan
+            side = ">" if self.low_open else ">="
+            self.fail(
+                f"{value} must be a finite number {side} {self.low:g} and <= {self.high:g}",
+                param,
+                ctx,
+            )
+        return number
+
+
+@dataclass(frozen=True)
+class PreflightFlags:
+    """--no-preflight, --max-cost and --price-per-gb, as the plan request takes them."""
+
+    enabled: bool = True
+    max_cost: float | None = None
+    price_per_gb: float | None = None
+
+    def request_fields(self) -> dict[str, Any]:
+        return {
+            "preflight": self.enabled,
+            "max_cost": self.max_cost,
+            "price_per_gb": self.price_per_gb,
+        }
+
+
+def preflight_options(func: F) -> F:
+    """Preflight's flags, shared by plan and apply; the command gets one `preflight` value."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        no_preflight: bool,
+        max_cost: float | None,
+        price_per_gb: float | None,
+        **kwargs: Any,
+    ) -> Any:
+        if no_preflight and (max_cost is not None or price_per_gb is not None):
+            raise click.UsageError(
+                "--no-preflight skips the size and cost estimate, so --max-cost and "
+                "--price-per-gb (or RECONCILE_MAX_COST) cannot be checked; drop one of them."
+            )
+        flags = PreflightFlags(not no_preflight, max_cost, price_per_gb)
+        return func(*args, preflight=flags, **kwargs)
+
+    command: Any = wrapper
+    command = click.option(
+        "--price-per-gb",
+        type=FiniteFloat(0, defaults.MAX_PRICE_PER_GB, low_open=True),
+        metavar="USD",
+        help="Price per GB of uncompressed events ingested, for the estimate (default: the "
+        f"store's billing mode's list price, ${defaults.PRICE_PER_GB_FIXED_RETENTION:.2f} "
+        f"seven-year or ${defaults.PRICE_PER_GB_EXTENDABLE_RETENTION:.2f} one-year "
+        "extendable, US East; an entry's preflight.price_per_gb wins).",
+    )(command)
+    command = click.option(
+        "--max-cost",
+        type=FiniteFloat(0, defaults.MAX_COST_LIMIT_USD),
+        envvar="RECONCILE_MAX_COST",
+        metavar="USD",
+        help="Budget for the whole run: when the estimated total of its starts is above it, "
+        "every start needs attention (over-budget) and nothing starts. Also "
+        "RECONCILE_MAX_COST.",
+    )(command)
+    command = click.option(
+        "--no-preflight",
+        is_flag=True,
+        help="Skip preflight: no store, bucket or role checks and no size or cost estimate "
+        "(StartImport still refuses what AWS refuses).",
+    )(command)
+    return command  # type: ignore[no-any-return]

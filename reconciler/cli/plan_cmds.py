@@ -16,6 +16,7 @@ from reconciler.cli.app import (
     global_settings,
     open_store,
     output_format,
+    preflight_options,
     print_problems,
     render,
     shard_option,
@@ -26,6 +27,7 @@ from reconciler.cli.app import (
 from reconciler.errors import ExitCode
 
 if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
+    from reconciler.cli.options import PreflightFlags
     from reconciler.plan.desired import Shard
 
 
@@ -48,6 +50,7 @@ if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
 @format_options
 @timing_options
 @start_options
+@preflight_options
 @shard_option
 @state_option
 @global_options
@@ -66,6 +69,7 @@ def plan(
     pending_grace: float,
     retry: tuple[str, ...],
     queue_scope: str,
+    preflight: PreflightFlags,
     shard: Shard | None,
 ) -> ExitCode:
     """Show what apply would do: read manifests, state and AWS; change nothing.
@@ -102,6 +106,7 @@ def plan(
         shard=shard,
         retry=retry,
         queue_scope=queue_scope,
+        **preflight.request_fields(),
     )
     try:
         saved = make_plan(request, store.read(), connections(settings))

@@ -1,11 +1,14 @@
-"""`reconcile validate` and `reconcile schema`: offline manifest checks."""
+"""`reconcile validate` (offline checks, and preflight with --online) and `reconcile schema`."""
 
 from __future__ import annotations
 
+import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
+from reconciler import defaults
 from reconciler.cli.app import (
     EXIT_CODES_HELP,
     emit_json,
@@ -13,40 +16,96 @@ from reconciler.cli.app import (
     global_settings,
     print_problems,
 )
+from reconciler.cli.options import FiniteFloat, GlobalSettings
 from reconciler.errors import ExitCode
+
+if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
+    from reconciler.manifest.load import LoadResult
+    from reconciler.preflight.online import OnlineCheck
 
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the problems as JSON data.")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also run preflight for every entry, as if each were about to start: the store, the "
+    "bucket, the role, the log files in range, size and cost (read-only AWS calls). Exits 1 "
+    "when an error finding remains.",
+)
+@click.option(
+    "--price-per-gb",
+    type=FiniteFloat(0, defaults.MAX_PRICE_PER_GB, low_open=True),
+    metavar="USD",
+    help="With --online: the price per GB for the estimate (as for plan).",
+)
 @global_options
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...], as_json: bool) -> ExitCode:
-    """Check manifests offline: syntax, fields, names, time ranges and overlaps.
+def validate(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    as_json: bool,
+    online: bool,
+    price_per_gb: float | None,
+) -> ExitCode:
+    """Check manifests: syntax, fields, names, ranges, overlaps; --online: AWS too.
 
     PATHS are manifest files or directories (read recursively for *.yaml, *.yml and *.json,
     sorted by path); the default is `manifests/`. Every problem in every file is reported, each
-    as FILE:LINE:COL: FIELD: MESSAGE. No AWS call is made.
+    as FILE:LINE:COL: FIELD: MESSAGE. Without --online no AWS call is made. With --online, each
+    entry gets the preflight plan runs for starts (README, "Preflight", lists the codes and
+    the permissions it needs), whatever its state.
 
     \b
     Examples:
       reconcile validate
       reconcile validate manifests/prod.yaml manifests/staging/
       reconcile validate --json | jq '.problems[].message'
+      reconcile validate --online --endpoint-url http://127.0.0.1:5555
     """
     from reconciler.manifest.load import load_manifests
     from reconciler.manifest.problems import problems_json
 
+    if price_per_gb is not None and not online:
+        raise click.UsageError("--price-per-gb prices the --online estimate; add --online.")
     result = load_manifests(paths or ("manifests",))
     settings = global_settings(ctx)
+    checked = None
+    if online and not result.problems:
+        checked = _online(settings, result, price_per_gb)
     if as_json or settings.query is not None:
         files = [f.path for f in result.files]
-        emit_json(settings, problems_json(result.problems, files, len(result.imports)))
+        document = json.loads(problems_json(result.problems, files, len(result.imports)))
+        if checked is not None:
+            document["preflight"] = checked.to_json()
+        emit_json(settings, json.dumps(document, indent=2))
     elif result.problems:
         print_problems(result.problems, global_settings(ctx).use_color(sys.stderr))
     else:
         click.echo(f"{len(result.files)} manifest file(s), {len(result.imports)} import(s): valid.")
-    return ExitCode.ERROR if result.problems else ExitCode.OK
+        if checked is not None:
+            from reconciler.render.text import render_online
+
+            click.echo(render_online(checked))
+    if result.problems or (checked is not None and checked.errors):
+        return ExitCode.ERROR
+    return ExitCode.OK
+
+
+def _online(settings: GlobalSettings, result: LoadResult, price: float | None) -> OnlineCheck:
+    from datetime import UTC, datetime
+
+    from reconciler.cli.app import connections
+    from reconciler.preflight.gather import Candidate, Settings, gather
+    from reconciler.preflight.online import OnlineCheck
+
+    connector = connections(settings)
+    connector.use_accounts(result.accounts)
+    evidence = gather(
+        [Candidate(spec) for spec in result.imports], connector, Settings(price), datetime.now(UTC)
+    )
+    return OnlineCheck(tuple(result.imports), evidence)
 
 
 @click.command()

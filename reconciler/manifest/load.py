@@ -26,6 +26,7 @@ from reconciler.manifest.models import (
     FriendlyEntry,
     ImportEntry,
     ManifestHeader,
+    PreflightFields,
     RetryFields,
     SourceFields,
     entry_shape,
@@ -40,7 +41,13 @@ from reconciler.manifest.yamlsource import (
     decode,
     parse,
 )
-from reconciler.spec import AccountAccess, ImportSpec, RetryPolicy, SourceLocation
+from reconciler.spec import (
+    AccountAccess,
+    ImportSpec,
+    PreflightPolicy,
+    RetryPolicy,
+    SourceLocation,
+)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -308,6 +315,7 @@ def _from_api(
         location=location,
         import_id=entry.ImportId,
         allow_overlap=entry.allow_overlap,
+        preflight=_preflight(entry.preflight, None),
     )
 
 
@@ -352,6 +360,18 @@ def _from_friendly(
         location=location,
         import_id=entry.import_id,
         allow_overlap=entry.allow_overlap,
+        preflight=_preflight(entry.preflight, fallback.preflight),
+    )
+
+
+def _preflight(own: PreflightFields | None, default: PreflightFields | None) -> PreflightPolicy:
+    """Keys the entry sets win, key by key, over the file's defaults."""
+    merged: dict[str, Any] = {}
+    for fields in (default, own):
+        if fields is not None:
+            merged.update(fields.model_dump(exclude_unset=True))
+    return PreflightPolicy(
+        ignore=frozenset(merged.get("ignore", ())), price_per_gb=merged.get("price_per_gb")
     )
 
 

@@ -3,15 +3,26 @@
 Two entry shapes exist (DESIGN.md, "Manifests (Pinned)"): the friendly one, which per-file
 `defaults` complete, and the API's own shape as `aws cloudtrail start-import
 --generate-cli-skeleton` prints it, which is complete on its own. Our own keys (`name`,
-`retry`, `allow_overlap`) are accepted in both. `loader.py` turns either into an `ImportSpec`.
+`retry`, `allow_overlap`, `preflight`) are accepted in both. `load.py` turns either into an
+`ImportSpec`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, StrictInt, Tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    Tag,
+)
 
+from reconciler.defaults import MAX_PRICE_PER_GB
 from reconciler.fields import (
     EventDataStoreArn,
     EventTime,
@@ -21,6 +32,7 @@ from reconciler.fields import (
     S3Uri,
 )
 from reconciler.fields import ImportId as ImportIdField
+from reconciler.preflight.codes import IGNORABLE, NEVER_IGNORED
 
 MAX_ATTEMPTS_LIMIT = 20
 
@@ -54,6 +66,40 @@ class RetryFields(_Model):
     stopped: StrictBool = Field(False, description="Also retry imports that were STOPPED.")
 
 
+def _known_code(code: str) -> str:
+    if code in NEVER_IGNORED:
+        raise ValueError(
+            f"{code} cannot be ignored: set allow_overlap: true on the entry to import an "
+            "overlap on purpose"
+        )
+    if code not in IGNORABLE:
+        raise ValueError(
+            f"{code!r} is not a preflight finding code; known codes: {', '.join(sorted(IGNORABLE))}"
+        )
+    return code
+
+
+FindingCode = Annotated[str, AfterValidator(_known_code)]
+
+
+class PreflightFields(_Model):
+    """What preflight may let through for this entry, and how it prices it."""
+
+    ignore: list[FindingCode] = Field(
+        default_factory=list,
+        max_length=len(IGNORABLE),
+        description="Error codes that do not make this entry `attention` (still shown, as "
+        "warnings). README lists the codes; overlaps-existing-import is never ignored.",
+    )
+    price_per_gb: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_PRICE_PER_GB,
+        allow_inf_nan=False,
+        description="USD per GB of uncompressed events ingested; wins over --price-per-gb.",
+    )
+
+
 class Defaults(_Model):
     """Values for the friendly entries of the same file (never for API-shaped ones)."""
 
@@ -62,6 +108,7 @@ class Defaults(_Model):
     start_event_time: EventTime | None = None
     end_event_time: EventTime | None = None
     retry: RetryFields | None = None
+    preflight: PreflightFields | None = None
 
 
 class FriendlyEntry(_Model):
@@ -82,6 +129,7 @@ class FriendlyEntry(_Model):
         False,
         description="Accept that this range overlaps an earlier entry's (events stored twice).",
     )
+    preflight: PreflightFields | None = None
 
 
 class ApiS3Source(_Model):
@@ -103,10 +151,16 @@ class ApiEntry(_Model):
     ImportId: ImportIdField = None
     retry: RetryFields | None = None
     allow_overlap: StrictBool = False
+    preflight: PreflightFields | None = None
 
 
 API_KEYS = frozenset({"Destinations", "ImportSource", "StartEventTime", "EndEventTime", "ImportId"})
-FRIENDLY_KEYS = frozenset(FriendlyEntry.model_fields) - {"name", "retry", "allow_overlap"}
+FRIENDLY_KEYS = frozenset(FriendlyEntry.model_fields) - {
+    "name",
+    "retry",
+    "allow_overlap",
+    "preflight",
+}
 
 
 def entry_shape(value: Any) -> str:

@@ -23,9 +23,12 @@ from reconciler.plan.desired import (
 )
 from reconciler.plan.observe import observe, reachable
 from reconciler.plan.planner import plan
+from reconciler.plan.preflighted import PREFLIGHTED, Preflight
 from reconciler.plan.saved import SavedPlan
-from reconciler.plan.types import ManifestHash
+from reconciler.plan.types import Action, ActionKind, ManifestHash, Plan
 from reconciler.ports import Connector
+from reconciler.preflight.gather import Candidate, Settings, gather
+from reconciler.spec import ImportSpec
 from reconciler.state.document import StateDocument
 
 
@@ -39,6 +42,9 @@ class PlanRequest:
     shard: Shard | None = None
     retry: tuple[str, ...] = ()
     queue_scope: str = DEFAULT_QUEUE_SCOPE
+    preflight: bool = True  # --no-preflight: False
+    price_per_gb: float | None = None  # --price-per-gb; an entry's preflight.price_per_gb wins
+    max_cost: float | None = None  # --max-cost / RECONCILE_MAX_COST, USD for the whole run
 
     def options(self) -> PlanOptions:
         return PlanOptions(
@@ -86,6 +92,47 @@ def _check_names(desired: Desired, request: PlanRequest) -> None:
             )
 
 
+def _preflighted(
+    first: Plan,
+    desired: Desired,
+    state: StateDocument,
+    observed: Observed,
+    now: datetime,
+    request: PlanRequest,
+    connector: Connector,
+) -> Plan:
+    """The plan again, with what preflight found for the imports it would start. Nothing to
+    start: no call, and the plan as it was (with a zero estimate, so the total still shows)."""
+    specs = {spec.name: spec for spec in desired.specs}
+    wanted = [
+        candidate_of(action, specs[action.name])
+        for action in first.actions
+        if action.action in PREFLIGHTED and action.name in specs
+    ]
+    evidence = gather(wanted, connector, Settings(request.price_per_gb), now)
+    return plan(
+        desired, state, observed, now, request.options(), Preflight(evidence, request.max_cost)
+    )
+
+
+def candidate_of(action: Action, spec: ImportSpec) -> Candidate:
+    """A retry reprocesses only what its import has not completed (DOMAIN.md, "Sandbox
+    choices"); every other start reads the whole range."""
+    retrying = action.import_id is not None and action.action is not ActionKind.REPLACE
+    progress = action.progress
+    if not retrying or progress is None:
+        return Candidate(spec)
+    failed = tuple(failure.location for failure in action.failures)
+    return Candidate(
+        spec,
+        retrying=True,
+        files_completed=progress.files_completed,
+        failed_locations=failed,
+        failures_complete=progress.failed_entries is not None
+        and progress.failed_entries == len(failed),
+    )
+
+
 def make_plan(
     request: PlanRequest,
     state: StateDocument,
@@ -106,7 +153,11 @@ def plan_and_observed(
     _check_names(desired, request)
     connector.use_accounts(desired.accounts)
     observed = reachable(observe(connector.reader, desired, state))
-    result = plan(desired, state, observed, now or datetime.now(UTC), request.options())
+    moment = now or datetime.now(UTC)
+    options = request.options()
+    result = plan(desired, state, observed, moment, options)
+    if request.preflight:
+        result = _preflighted(result, desired, state, observed, moment, request, connector)
     saved = SavedPlan(
         plan=result,
         specs=desired.specs,

@@ -20,11 +20,12 @@ from datetime import datetime, timedelta
 from reconciler.fields import format_time
 from reconciler.observed import Observed, ObservedImport
 from reconciler.plan.types import Finding, Severity
+from reconciler.preflight import codes
 from reconciler.spec import Identity, ImportSpec
 from reconciler.state.document import ImportRecord
 
-OVERLAP_CODE = "overlaps-existing-import"
-OVERLAP_ALLOWED_CODE = "overlap-allowed"
+OVERLAP_CODE = codes.OVERLAPS_EXISTING_IMPORT
+OVERLAP_ALLOWED_CODE = codes.OVERLAP_ALLOWED
 ONE_SECOND = timedelta(seconds=1)
 
 Span = tuple[datetime | None, datetime | None]  # closed; None is an open bound

@@ -52,6 +52,7 @@ from reconciler.plan.overlaps import (
     overlapping,
     store_key,
 )
+from reconciler.plan.preflighted import Preflight, with_preflight
 from reconciler.plan.queues import QueueKey, assign_queues
 from reconciler.plan.types import (
     STARTING,
@@ -633,7 +634,10 @@ def plan(
     observed: Observed,
     now: datetime,
     options: PlanOptions | None = None,
+    preflight: Preflight | None = None,
 ) -> Plan:
+    """The plan; with `preflight` (facts gathered for this plan's starts), its findings and
+    estimates too, before queues are assigned (a start it stops holds no queue)."""
     options = options or PlanOptions()
     planner = _Planner(desired, state, observed, now, options)
     actions: list[Action] = []
@@ -648,6 +652,9 @@ def plan(
         actions.extend(planner.forgets())
     specs = {spec.name: spec for spec in desired.specs}
     actions = [_with_retries_left(a, specs.get(a.name), state) for a in actions]
+    estimate = None
+    if preflight is not None:
+        actions, estimate = with_preflight(actions, preflight)
     if options.startable is not None:
         actions = [_held(a) if _beyond(a, options.startable) else a for a in actions]
 
@@ -667,6 +674,7 @@ def plan(
         actions=tuple(actions),
         unmanaged=tuple(planner.unmanaged()),
         created_at=format_time(now),
+        estimate=estimate,
     )
 
 

@@ -265,7 +265,7 @@ def _check_rewritten(document: Mapping[str, Any], saved: SavedPlan) -> None:
     """What was read, written again, must be what the file says: an unknown key or a value
     spelled another way (an edited summary, say) would be dropped or changed unseen."""
     bare = replace(saved, plan=replace(saved.plan, actions=(), unmanaged=()))
-    rewritten = {**plan_file_document(bare), "summary": saved.plan.summary()}
+    rewritten = {**plan_file_document(bare), "summary": saved.plan.to_json()["summary"]}
     # Actions and unmanaged imports are left out of the comparison, but known to it.
     written = {key: value for key, value in document.items() if key not in KEPT_AS_READ}
     found = _difference(written, json.loads(json.dumps(rewritten)), "")

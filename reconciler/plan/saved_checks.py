@@ -28,7 +28,8 @@ from reconciler.fields import (
     parse_time,
 )
 from reconciler.plan.desired import QUEUE_SCOPES
-from reconciler.plan.types import Action, ActionKind, IdentityView
+from reconciler.plan.types import Action, ActionKind, IdentityView, Severity
+from reconciler.preflight.codes import IGNORABLE
 from reconciler.spec import AccountAccess
 
 # models.MAX_ATTEMPTS_LIMIT, mirrored: importing the pydantic models would cost every `show`
@@ -112,6 +113,11 @@ def _matching(pattern: str, what: str) -> Check:
 
 
 _account = _matching(r"\d{12}", "a 12-digit account ID")
+
+
+def _amount(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e15:
+        raise ValueError(f"must be a number of US dollars, not {shown(value)}")
 
 
 def _optional(check: Check) -> Check:
@@ -199,6 +205,16 @@ def _unique(values: Sequence[Any], kind: str, field: str = "name") -> None:
         seen.add(value)
 
 
+def _preflight(value: Any) -> None:
+    if not isinstance(value, dict) or set(value) != {"ignore", "price_per_gb"}:
+        raise ValueError(f"must be an object with ignore and price_per_gb, not {shown(value)}")
+    ignore, price = value["ignore"], value["price_per_gb"]
+    if not isinstance(ignore, list) or not set(ignore) <= IGNORABLE:
+        raise ValueError(f"ignore must list preflight codes, not {shown(ignore)}")
+    if price is not None:
+        _amount(price)
+
+
 # -- specs ----------------------------------------------------------------------------------
 
 _IDENTITY_FIELDS: tuple[tuple[str, Check], ...] = (
@@ -222,6 +238,7 @@ _SPEC_FIELDS: tuple[tuple[str, Check], ...] = (
 _SPEC_OPTIONAL: tuple[tuple[str, Check], ...] = (
     ("import_id", _optional(_pinned_id)),
     ("allow_overlap", _flag),
+    ("preflight", _preflight),
 )
 
 
@@ -262,6 +279,8 @@ _ACTION_OPTIONAL: tuple[tuple[str, Check], ...] = (
     ("manifest", _optional(_text)),
     ("previous_name", _optional(check_name)),
     ("outcome", _optional(_text)),
+    ("findings", _objects),
+    ("estimate", _optional(_object)),
 )
 _ACTION_KEYS = frozenset(f.name for f in fields(Action))
 IDENTITY_KEYS = tuple(f.name for f in fields(IdentityView))
@@ -289,6 +308,16 @@ _PROGRESS_OPTIONAL = tuple((key, _optional(_count)) for key in (*_COUNTS, "faile
 _FAILURE_FIELDS = tuple(
     (key, _text) for key in ("location", "status", "error_type", "error_message")
 )
+_FINDING_FIELDS: tuple[tuple[str, Check], ...] = (
+    ("code", _text),
+    ("severity", _one_of(severity.value for severity in Severity)),
+    ("message", _text),
+    ("fix", _text),
+)
+_ESTIMATE_FIELDS: tuple[tuple[str, Check], ...] = (
+    *((key, _count) for key in ("files", "bytes", "uncompressed_bytes")),
+    ("cost_usd", _amount),
+)
 _UNMANAGED_FIELDS = (
     *((key, _text) for key in ("import_id", "status", "account", "region")),
     ("destination", _optional(_text)),
@@ -307,6 +336,14 @@ def _check_parts(data: Mapping[str, Any], where: str) -> None:
         _check_fields(failure, where, _FAILURE_FIELDS, optional, f"failures[{index}].")
     for index, change in enumerate(data.get("changes", [])):
         _check_fields(change, where, (("field", _text),), (), f"changes[{index}].")
+    for index, finding in enumerate(data.get("findings", [])):
+        _check_fields(finding, where, _FINDING_FIELDS, (), f"findings[{index}].")
+    if data.get("estimate") is not None:
+        check_estimate(data["estimate"], where, "estimate.")
+
+
+def check_estimate(data: Any, where: str, prefix: str) -> None:
+    _check_fields(data, where, _ESTIMATE_FIELDS, (), prefix)
 
 
 def _check_place(data: Mapping[str, Any], where: str) -> None:

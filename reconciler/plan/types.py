@@ -13,7 +13,10 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconciler.findings import NO_ESTIMATE, Estimate, Finding, Severity
 from reconciler.observed import Failure
+
+__all__ = ["NO_ESTIMATE", "Estimate", "Finding", "Severity"]  # their home is reconciler.findings
 
 PLAN_FORMAT_VERSION = 1
 
@@ -97,24 +100,6 @@ class Progress:
     failed_entries: int | None = None
 
 
-class Severity(StrEnum):
-    ERROR = "error"  # makes the action `attention`
-    WARNING = "warning"
-    INFO = "info"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """A fact about an action a reviewer must see (DESIGN.md, "Preflight (Pinned keys)").
-
-    `code` is stable (README lists every one); an `error` makes the action `attention`."""
-
-    code: str
-    severity: Severity
-    message: str
-    fix: str
-
-
 @dataclass(frozen=True)
 class Action:
     name: str
@@ -132,6 +117,7 @@ class Action:
     blocked_by: str | None = None
     failures: tuple[Failure, ...] = ()
     findings: tuple[Finding, ...] = ()
+    estimate: Estimate | None = None  # starting actions, once preflight has listed the source
     not_before: str | None = None  # a FAILED/STOPPED import's retry waits until then (backoff)
     manifest: str | None = None  # "file:line:column" of the entry, when it is in a manifest
     previous_name: str | None = None  # for rename: the name in state before
@@ -173,6 +159,8 @@ class Plan:
     actions: tuple[Action, ...]
     unmanaged: tuple[UnmanagedImport, ...] = ()
     created_at: str | None = None
+    # The total of what this run would start (preflight); None when preflight did not run.
+    estimate: Estimate | None = None
 
     def summary(self) -> dict[str, int]:
         """Count per action kind, every kind listed, in the pinned order."""
@@ -207,7 +195,10 @@ class Plan:
             "format_version": PLAN_FORMAT_VERSION,
             "created_at": self.created_at,
             "basis": _lists(asdict(self.basis)),
-            "summary": self.summary(),
+            "summary": {
+                **self.summary(),
+                "estimate": asdict(self.estimate) if self.estimate else None,
+            },
             "actions": [_action_json(action) for action in self.actions],
             "unmanaged": [_lists(asdict(item)) for item in self.unmanaged],
         }
@@ -222,6 +213,7 @@ class Plan:
             actions=tuple(_action_from_json(a) for a in document["actions"]),
             unmanaged=tuple(UnmanagedImport(**u) for u in document["unmanaged"]),
             created_at=document.get("created_at"),
+            estimate=_estimate(document.get("summary", {}).get("estimate")),
         )
 
 
@@ -246,6 +238,10 @@ def _action_json(action: Action) -> dict[str, Any]:
     return data
 
 
+def _estimate(data: dict[str, Any] | None) -> Estimate | None:
+    return Estimate(**data) if data else None
+
+
 def _action_from_json(data: dict[str, Any]) -> Action:
     values = dict(data)
     values["action"] = ActionKind(values["action"])
@@ -255,6 +251,7 @@ def _action_from_json(data: dict[str, Any]) -> Action:
     values["findings"] = tuple(
         Finding(**{**f, "severity": Severity(f["severity"])}) for f in values.get("findings", ())
     )
+    values["estimate"] = _estimate(values.get("estimate"))
     progress = values.get("progress")
     values["progress"] = Progress(**progress) if progress else None
     return Action(**values)

@@ -12,7 +12,7 @@ import unicodedata
 from typing import Any
 
 from reconciler.observed import Failure
-from reconciler.plan.types import Action, ActionKind, Finding, IdentityView, Progress
+from reconciler.plan.types import Action, ActionKind, Estimate, Finding, IdentityView, Progress
 
 # One symbol per kind, terraform-like. `noop` with attribute changes shows NOOP_CHANGED instead.
 SYMBOLS: dict[ActionKind, str] = {
@@ -125,6 +125,32 @@ def finding_parts(finding: Finding) -> tuple[str, str, list[str]]:
         if raw.strip()
     ]
     return head, clean(prose), lines
+
+
+def size_text(count: int) -> str:
+    """Bytes as people read them: 104.2 KiB, 3.1 GiB."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{count:,} B" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    return f"{count:,} B"  # not reached
+
+
+def cost_text(usd: float) -> str:
+    """`about $12.50`, `under $0.01`, `$0.00`."""
+    if usd == 0:
+        return "$0.00"
+    return "under $0.01" if usd < 0.01 else f"about ${usd:,.2f}"
+
+
+def estimate_text(estimate: Estimate) -> str:
+    """`96 files, 104.2 KiB in S3 (1.0 MiB uncompressed), about $0.01 to ingest`."""
+    files = "1 file" if estimate.files == 1 else f"{estimate.files:,} files"
+    return (
+        f"{files}, {size_text(estimate.bytes)} in S3 ({size_text(estimate.uncompressed_bytes)} "
+        f"uncompressed), {cost_text(estimate.cost_usd)} to ingest"
+    )
 
 
 def title(action: Action) -> str:

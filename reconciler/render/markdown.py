@@ -16,6 +16,7 @@ from reconciler.render.common import (
     NOOP_LIST_LIMIT,
     SYMBOLS,
     clean,
+    estimate_text,
     failure_text,
     finding_parts,
     is_plain_noop,
@@ -56,6 +57,8 @@ def md(text: object) -> str:
 
 def render_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     heading = f"### {plan.summary_line()}\n\n"
+    if plan.estimate is not None:
+        heading += f"**Estimate:** {md(estimate_text(plan.estimate))}.\n\n"
     listed = [a for a in plan.actions if not is_plain_noop(a)]
     noops = [a for a in plan.actions if is_plain_noop(a)]
     # (row, number of actions it stands for)
@@ -184,6 +187,8 @@ def _details(action: Action) -> str:
         items.append(f"**Queue:** {md(queue)}")
     if action.progress:
         items.append(f"**Progress:** {md(progress_text(action.progress))}")
+    if action.estimate is not None:
+        items.append(f"**Estimate:** {md(estimate_text(action.estimate))}")
     if action.outcome:
         items.append(f"**Outcome:** {md(action.outcome)}")
     if action.changes:

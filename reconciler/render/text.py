@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import textwrap
 
+from reconciler.findings import Severity
 from reconciler.plan.types import Action, ActionKind, Plan, UnmanagedImport
+from reconciler.preflight.online import OnlineCheck
 from reconciler.render.common import (
     FAILURES_SHOWN,
     NOOP_LIST_LIMIT,
     SYMBOLS,
     clean,
+    estimate_text,
     failure_text,
     finding_parts,
     is_plain_noop,
@@ -82,7 +85,10 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 100) -> str:
         blocks.append(_unmanaged(plan.unmanaged))
     if not plan.actions:
         blocks.append("No imports in scope.")
-    blocks.append(paint(plan.summary_line(), BOLD))
+    summary = plan.summary_line()
+    if plan.estimate is not None:
+        summary += f"\nEstimate: {estimate_text(plan.estimate)}."
+    blocks.append(paint(summary, BOLD))
     return "\n\n".join(blocks)
 
 
@@ -126,6 +132,8 @@ def _block(action: Action, paint: _Painter, width: int) -> str:
         lines.append(_field("queue", queue))
     if action.progress:
         lines.append(_field("progress", progress_text(action.progress)))
+    if action.estimate is not None:
+        lines.append(_field("estimate", estimate_text(action.estimate)))
     if action.outcome:
         lines.append(_field("outcome", clean(action.outcome)))
     if action.changes:
@@ -181,4 +189,25 @@ def _unmanaged(items: tuple[UnmanagedImport, ...]) -> str:
         if item.created:
             parts.append(f"created {clean(item.created)}")
         lines.append("  " + "  ".join(parts))
+    return "\n".join(lines)
+
+
+def render_online(check: OnlineCheck) -> str:
+    """`validate --online`: each entry's estimate and findings, then the counts and total."""
+    lines = []
+    for spec in check.specs:
+        found = check.evidence[spec.name]
+        cost = estimate_text(found.estimate) if found.estimate else "not estimated"
+        lines.append(f"{clean(spec.name)} ({clean(spec.location.describe())}): {cost}")
+        for finding in found.findings:
+            head, fix, suggested = finding_parts(finding)
+            lines.append(f"  {head}")
+            lines.append(f"    fix: {fix}")
+            lines += [f"      {line}" for line in suggested]
+    errors, warnings = check.errors, check.count(Severity.WARNING)
+    lines.append(
+        f"Preflight: {plural(errors, 'error', 'errors')}, "
+        f"{plural(warnings, 'warning', 'warnings')}; all entries together: "
+        f"{estimate_text(check.total)}."
+    )
     return "\n".join(lines)

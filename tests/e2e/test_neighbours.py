@@ -19,6 +19,7 @@ from reconciler.apply.run import ApplyRequest, run_apply
 from reconciler.apply.types import ApplyOptions, ApplyResult
 from reconciler.aws.accounts import Connections
 from reconciler.observed import ObservedImport
+from reconciler.plan.make import PlanRequest
 from reconciler.ports import ImportReader
 from reconciler.sandbox import seed
 from reconciler.spec import AccountAccess
@@ -93,7 +94,7 @@ def apply_in_process(
     options: ApplyOptions = FAST,
 ) -> ApplyResult:
     return run_apply(
-        ApplyRequest(paths=(paths,)),
+        ApplyRequest(PlanRequest(paths=(paths,))),
         LocalStateStore(state),
         connector or Connections(endpoint_url=sandbox.endpoint_url, region="us-east-1"),
         options,

@@ -1,0 +1,96 @@
+"""What preflight found, added to the planner's actions (pure: the facts were gathered before).
+
+An `error` finding makes a start `attention` (DESIGN.md, "Preflight"); the run's estimate is
+the total of the starts that remain, and a total above `--max-cost` stops every one of them
+(`over-budget`): a budget is for the whole run, so no start is picked to fit under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from reconciler.findings import NO_ESTIMATE, Estimate, Evidence, Finding, Severity
+from reconciler.plan.types import Action, ActionKind
+from reconciler.preflight import codes
+
+# Actions that would start an import, now or later in the run: what preflight looks at.
+PREFLIGHTED = frozenset(
+    {ActionKind.CREATE, ActionKind.RETRY, ActionKind.REPLACE, ActionKind.QUEUED}
+)
+
+
+@dataclass(frozen=True)
+class Preflight:
+    evidence: Mapping[str, Evidence]
+    max_cost: float | None = None  # USD for the whole run; None: no budget
+
+
+def with_preflight(
+    actions: Sequence[Action], preflight: Preflight
+) -> tuple[list[Action], Estimate]:
+    """The actions with their findings and estimates, and the total of those still starting."""
+    found = [_attach(action, preflight.evidence.get(action.name)) for action in actions]
+    total = _total(found)
+    if preflight.max_cost is None or total.cost_usd <= preflight.max_cost:
+        return found, total
+    over = _over_budget(total, preflight.max_cost)
+    return [_stopped(a, (over,)) if _starts(a) else a for a in found], total
+
+
+def _starts(action: Action) -> bool:
+    return action.action in PREFLIGHTED and action.estimate is not None
+
+
+def _total(actions: Sequence[Action]) -> Estimate:
+    total = NO_ESTIMATE
+    for action in actions:
+        if _starts(action) and action.estimate is not None:
+            total = total + action.estimate
+    return total
+
+
+def _attach(action: Action, evidence: Evidence | None) -> Action:
+    if evidence is None or action.action not in PREFLIGHTED:
+        return action
+    action = replace(
+        action, findings=(*action.findings, *evidence.findings), estimate=evidence.estimate
+    )
+    errors = tuple(f for f in evidence.findings if f.severity is Severity.ERROR)
+    return _stopped(action, errors) if errors else action
+
+
+def _stopped(action: Action, errors: tuple[Finding, ...]) -> Action:
+    """A start preflight will not let go: `attention`, saying what it would have done."""
+    found = sorted({finding.code for finding in errors})
+    names = ", ".join(found)
+    way = (
+        "fix it, or list the code under preflight.ignore on the entry"
+        if codes.IGNORABLE.issuperset(found)
+        else "see the fix"
+    )
+    findings = (
+        action.findings
+        if all(f in action.findings for f in errors)
+        else (*action.findings, *errors)
+    )
+    return replace(
+        action,
+        action=ActionKind.ATTENTION,
+        reason=f"would {action.action.value}, but preflight found {names} (see the findings); "
+        f"{way}",
+        findings=findings,
+        queue_position=None,
+        blocked_by=None,
+    )
+
+
+def _over_budget(total: Estimate, budget: float) -> Finding:
+    return Finding(
+        code=codes.OVER_BUDGET,
+        severity=Severity.ERROR,
+        message=f"the run's starts would cost about ${total.cost_usd:,.2f} "
+        f"({total.uncompressed_bytes / 2**30:,.1f} GB uncompressed), above the budget of "
+        f"${budget:,.2f} (--max-cost / RECONCILE_MAX_COST)",
+        fix="Raise --max-cost, or start fewer imports per run (--target NAME).",
+    )

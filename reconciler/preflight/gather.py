@@ -1,0 +1,173 @@
+"""Ask AWS what preflight needs, once per store, bucket, role and range, and turn the answers
+into each candidate's findings and estimate.
+
+Only the actions that would start an import are candidates (create, retry, replace, queued),
+so a steady-state plan makes no preflight call at all. Every call goes through the
+`PreflightReader` port; an answer AWS would not give becomes a warning, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeAlias, TypeVar
+
+from reconciler.errors import CloudError
+from reconciler.findings import Estimate, Evidence
+from reconciler.ports import (
+    BucketFacts,
+    Connector,
+    ListPage,
+    NotFound,
+    PreflightReader,
+    RoleFacts,
+    S3Object,
+    StoreFacts,
+    Unreadable,
+)
+from reconciler.preflight import checks
+from reconciler.preflight.estimate import estimate, price_per_gb
+from reconciler.preflight.layout import parse_source, select_files
+from reconciler.spec import ImportSpec
+
+T = TypeVar("T")
+Answer: TypeAlias = T | NotFound | Unreadable
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry whose import would start; for a retry, what the import already got through
+    (a retry reprocesses only the files that failed or were not reached)."""
+
+    spec: ImportSpec
+    retrying: bool = False
+    files_completed: int | None = None
+    failed_locations: tuple[str, ...] = ()
+    failures_complete: bool = False  # failed_locations is every failed file
+
+
+@dataclass(frozen=True)
+class Settings:
+    price_per_gb: float | None = None  # the run's (--price-per-gb); an entry's wins
+
+
+def _ask(question: Callable[[], T]) -> Answer[T]:
+    try:
+        return question()
+    except (NotFound, Unreadable) as answer:
+        return answer
+    except CloudError as exc:  # a call that failed some other way: not checked, and said so
+        return Unreadable(str(exc))
+
+
+class _Asker:
+    """One run's questions, each asked once: many entries share a store, bucket or role."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+        self.answers: dict[tuple[str, ...], object] = {}
+
+    def _reader(self, account: str) -> PreflightReader:
+        return self.connector.preflight(account)
+
+    def _once(self, key: tuple[str, ...], question: Callable[[], T]) -> Answer[T]:
+        if key not in self.answers:
+            self.answers[key] = _ask(question)
+        return self.answers[key]  # type: ignore[return-value]
+
+    def store(self, spec: ImportSpec) -> Answer[StoreFacts]:
+        return self._once(
+            ("store", spec.account, spec.destination),
+            lambda: self._reader(spec.account).event_data_store(spec.region, spec.destination),
+        )
+
+    def management(self, account: str) -> Answer[str | None]:
+        return self._once(
+            ("management", account), lambda: self._reader(account).management_account()
+        )
+
+    def bucket(self, spec: ImportSpec, name: str) -> Answer[BucketFacts]:
+        return self._once(
+            ("bucket", spec.account, name), lambda: self._reader(spec.account).bucket(name)
+        )
+
+    def role(self, spec: ImportSpec) -> Answer[RoleFacts]:
+        return self._once(
+            ("role", spec.account, spec.role_arn),
+            lambda: self._reader(spec.account).role(spec.role_arn),
+        )
+
+    def files(self, spec: ImportSpec) -> Answer[list[S3Object]]:
+        key = ("files", spec.account, spec.source_uri, str(spec.start), str(spec.end))
+        return self._once(key, lambda: self._list(spec))
+
+    def _list(self, spec: ImportSpec) -> list[S3Object]:
+        source = parse_source(spec.source_uri)
+        if source is None:
+            return []
+        reader = self._reader(spec.account)
+
+        def lister(prefix: str, delimiter: bool, start_after: str | None) -> Iterator[ListPage]:
+            return reader.list_objects(
+                source.bucket,
+                spec.bucket_region,
+                prefix,
+                delimiter=delimiter,
+                start_after=start_after,
+            )
+
+        return select_files(source, spec.start, spec.end, lister)
+
+
+def gather(
+    candidates: Iterable[Candidate], connector: Connector, settings: Settings, now: datetime
+) -> dict[str, Evidence]:
+    """Findings and an estimate per candidate name."""
+    asker = _Asker(connector)
+    return {c.spec.name: _evidence(c, asker, settings, now) for c in candidates}
+
+
+def _evidence(candidate: Candidate, asker: _Asker, settings: Settings, now: datetime) -> Evidence:
+    spec = candidate.spec
+    source = parse_source(spec.source_uri)
+    bucket_name = source.bucket if source else spec.source_uri
+    store = asker.store(spec)
+    bucket = asker.bucket(spec, bucket_name)
+    files: Sequence[S3Object] | Unreadable
+    if isinstance(bucket, NotFound):
+        files = []  # bucket-not-found says it all
+    else:
+        listed = asker.files(spec)
+        files = [] if isinstance(listed, NotFound) else listed
+    management: Answer[str | None] = None
+    if isinstance(store, StoreFacts) and store.organization:
+        management = asker.management(spec.account)
+    findings = [
+        *checks.store_findings(spec, store, management, checks.first_file_time(files), now),
+        *checks.bucket_findings(spec, bucket),
+        *checks.role_findings(spec, asker.role(spec)),
+        *(checks.file_findings(spec, files) if not isinstance(bucket, NotFound) else []),
+    ]
+    findings = checks.Ignored(spec.preflight.ignore).apply(findings)
+    cost: Estimate | None = None
+    if not isinstance(files, Unreadable):
+        billing = store.billing_mode if isinstance(store, StoreFacts) else None
+        price = price_per_gb(spec.preflight.price_per_gb, settings.price_per_gb, billing)
+        cost = _estimate(candidate, files, price)
+    return Evidence(tuple(findings), cost)
+
+
+def _estimate(candidate: Candidate, files: Sequence[S3Object], price: float) -> Estimate:
+    """A new import reads every selected file; a retry only those not completed: exactly the
+    failed ones when every failure is known and nothing was left unreached, else the share
+    not completed."""
+    if not candidate.retrying or candidate.files_completed is None or not files:
+        return estimate(files, price)
+    failed = {
+        location.removeprefix("s3://").split("/", 1)[-1] for location in candidate.failed_locations
+    }
+    remaining = len(files) - min(candidate.files_completed, len(files))
+    if candidate.failures_complete and len(failed) == remaining:
+        return estimate([item for item in files if item.key in failed], price)
+    return estimate(files, price, share=remaining / len(files))

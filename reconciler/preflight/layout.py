@@ -1,0 +1,203 @@
+"""Which log files an import would select, found by listing only the prefixes its range covers.
+
+CloudTrail lays trail files out as `[PREFIX/]AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`
+`ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ_UNIQUE.json.gz` (DOMAIN.md, "Source layout"). Below a
+Region, keys sort in time order, so one listing per calendar year covers the whole range: the
+first year starts after the range's first minute (`StartAfter`), the last stops at the first
+key past its end, and the years between are listed whole. Above the dates, a delimiter listing
+per level finds the organizations, accounts and Regions. The bucket is never listed whole.
+
+An import selects a file when its file-name time t satisfies start <= t <= end at minute
+precision (a missing bound is open), as the sandbox does (DOMAIN.md, "Sandbox choices").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from reconciler.ports import ListPage, S3Object
+
+# list(prefix, delimiter, start_after) -> its pages, fetched lazily (stopping early saves calls)
+Lister = Callable[[str, bool, str | None], Iterator[ListPage]]
+
+_FILE_TIME = re.compile(r"_(\d{8}T\d{4})Z_[^/]*$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_YEAR = re.compile(r"^\d{4}$")
+_URI = re.compile(r"^s3://(?P<bucket>[^/]+)(?:/(?P<prefix>.*))?$")
+ROOT_SEARCH_DEPTH = 2  # prefixes searched for AWSLogs/ below a URI that does not name it
+ROOT_SEARCH_WIDTH = 100  # at most this many child prefixes per searched level
+
+
+@dataclass(frozen=True)
+class Source:
+    bucket: str
+    prefix: str  # "" or ending in "/"
+
+
+def parse_source(uri: str) -> Source | None:
+    match = _URI.match(uri)
+    if match is None:
+        return None
+    prefix = match["prefix"] or ""
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return Source(match["bucket"], prefix)
+
+
+def file_time(key: str) -> datetime | None:
+    """The delivery time (minute precision, UTC) in a trail file's name, if it has one."""
+    match = _FILE_TIME.search(key)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match[1], "%Y%m%dT%H%M").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _minute(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Range:
+    start: datetime | None
+    end: datetime | None
+
+    @classmethod
+    def of(cls, start: datetime | None, end: datetime | None) -> Range:
+        return cls(_minute(start), _minute(end))
+
+    def holds(self, moment: datetime) -> bool:
+        return not (
+            (self.start is not None and moment < self.start)
+            or (self.end is not None and moment > self.end)
+        )
+
+    def past(self, moment: datetime) -> bool:
+        return self.end is not None and moment > self.end
+
+    def years(self, found: list[int]) -> list[int]:
+        return [
+            year
+            for year in found
+            if (self.start is None or year >= self.start.year)
+            and (self.end is None or year <= self.end.year)
+        ]
+
+
+def select_files(
+    source: Source, start: datetime | None, end: datetime | None, lister: Lister
+) -> list[S3Object]:
+    """The log files an import of `source` over [start, end] would read, in key order."""
+    window = Range.of(start, end)
+    return list(_from_level(source.prefix, _level_of(source.prefix), window, lister))
+
+
+# Levels of the layout, from the URI's own prefix down to the files.
+ROOT, AWSLOGS, ORG, ACCOUNT, TRAIL, REGION, YEAR = (
+    "root", "awslogs", "org", "account", "trail", "region", "year"
+)  # fmt: skip
+
+
+def _level_of(prefix: str) -> str:
+    """Where in the layout a URI's prefix points (a prefix deeper than a year is a year's
+    listing narrowed by its own prefix, which works the same)."""
+    parts = [part for part in prefix.split("/") if part]
+    if "AWSLogs" not in parts:
+        return ROOT
+    below = parts[len(parts) - 1 - parts[::-1].index("AWSLogs") + 1 :]
+    levels = [AWSLOGS]
+    for part in below:
+        current = levels[-1]
+        if current == AWSLOGS:
+            levels.append(ORG if part.startswith("o-") else ACCOUNT)
+        elif current == ORG:
+            levels.append(ACCOUNT)
+        elif current == ACCOUNT:
+            levels.append(TRAIL)
+        elif current == TRAIL:
+            levels.append(REGION)
+        else:
+            levels.append(YEAR)
+    return levels[-1]
+
+
+def _children(prefix: str, lister: Lister) -> list[str]:
+    found: list[str] = []
+    for page in lister(prefix, True, None):
+        found.extend(page.prefixes)
+    return found
+
+
+def _name(child: str) -> str:
+    return child.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _from_level(
+    prefix: str, level: str, window: Range, lister: Lister, depth: int = 0
+) -> Iterator[S3Object]:
+    if level == ROOT:
+        children = _children(prefix, lister)
+        if f"{prefix}AWSLogs/" in children:
+            yield from _from_level(f"{prefix}AWSLogs/", AWSLOGS, window, lister)
+        elif depth < ROOT_SEARCH_DEPTH:
+            for child in children[:ROOT_SEARCH_WIDTH]:
+                yield from _from_level(child, ROOT, window, lister, depth + 1)
+    elif level == AWSLOGS:
+        for child in _children(prefix, lister):
+            name = _name(child)
+            if name.startswith("o-"):
+                yield from _from_level(child, ORG, window, lister)
+            elif _ACCOUNT.match(name):
+                yield from _from_level(child, ACCOUNT, window, lister)
+    elif level == ORG:
+        for child in _children(prefix, lister):
+            if _ACCOUNT.match(_name(child)):
+                yield from _from_level(child, ACCOUNT, window, lister)
+    elif level == ACCOUNT:
+        yield from _from_level(f"{prefix}CloudTrail/", TRAIL, window, lister)
+    elif level == TRAIL:
+        for child in _children(prefix, lister):
+            yield from _from_level(child, REGION, window, lister)
+    elif level == REGION:
+        years = sorted(int(_name(c)) for c in _children(prefix, lister) if _YEAR.match(_name(c)))
+        for year in window.years(years):
+            yield from _year(f"{prefix}{year}/", year, window, lister)
+    else:  # YEAR, or deeper: list it as one span
+        yield from _span(prefix, None, window, lister)
+
+
+def _year(prefix: str, year: int, window: Range, lister: Lister) -> Iterator[S3Object]:
+    start_after = None
+    if window.start is not None and window.start.year == year:
+        start_after = _first_key_before(prefix, window.start)
+    yield from _span(prefix, start_after, window, lister)
+
+
+def _first_key_before(year_prefix: str, start: datetime) -> str:
+    """A key just before the range's first file in this year: `YYYY/MM/DD/` and then a name
+    that sorts before every file of that minute (`ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ`
+    without its `_UNIQUE` suffix). Account and Region come from the prefix itself."""
+    parts = year_prefix.rstrip("/").split("/")
+    region, account = parts[-2], parts[-4]
+    day = start.strftime("%m/%d/")
+    return f"{year_prefix}{day}{account}_CloudTrail_{region}_{start.strftime('%Y%m%dT%H%M')}Z"
+
+
+def _span(
+    prefix: str, start_after: str | None, window: Range, lister: Lister
+) -> Iterator[S3Object]:
+    """Files under `prefix` in time order; stops fetching pages at the first one past the end."""
+    for page in lister(prefix, False, start_after):
+        for item in page.objects:
+            moment = file_time(item.key)
+            if moment is None:
+                continue
+            if window.past(moment):
+                return
+            if window.holds(moment):
+                yield item
