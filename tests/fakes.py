@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from reconciler.fields import arn_parts
 from reconciler.observed import ONGOING, Failure, ObservedImport
@@ -47,6 +48,9 @@ class FakeLake:
 
     def writer(self, account: str) -> FakeLake:
         return self
+
+    def preflight(self, account: str) -> Any:
+        raise AssertionError("apply asks preflight nothing: the plan it applies already did")
 
     # -- ImportReader -------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ class PreflightCalls:
         self.factory = factory
         self.account = account
         self.calls: dict[str, int] = {}
+        self.listed: list[tuple[str, str | None]] = []  # (Prefix, StartAfter) per ListObjectsV2
 
     def _count(self, operation: str) -> None:
         self.calls[operation] = self.calls.get(operation, 0) + 1
@@ -151,6 +152,7 @@ class PreflightCalls:
             kwargs["StartAfter"] = start_after
         while True:
             self._count("ListObjectsV2")
+            self.listed.append((prefix, kwargs.get("StartAfter")))
             page = _asked(
                 "ListObjectsV2",
                 "s3:ListBucket",

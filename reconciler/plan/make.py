@@ -102,13 +102,15 @@ def _preflighted(
     connector: Connector,
 ) -> Plan:
     """The plan again, with what preflight found for the imports it would start. Nothing to
-    start: no call, and the plan as it was (with a zero estimate, so the total still shows)."""
+    start: no call, and the plan as it was."""
     specs = {spec.name: spec for spec in desired.specs}
     wanted = [
         candidate_of(action, specs[action.name])
         for action in first.actions
         if action.action in PREFLIGHTED and action.name in specs
     ]
+    if not wanted:
+        return first
     evidence = gather(wanted, connector, Settings(request.price_per_gb), now)
     return plan(
         desired, state, observed, now, request.options(), Preflight(evidence, request.max_cost)

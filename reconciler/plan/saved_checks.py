@@ -446,3 +446,6 @@ def check_document(document: Mapping[str, Any]) -> None:
     check_options(document)
     check_specs(document)
     check_actions(document)
+    summary = document.get("summary")
+    if isinstance(summary, dict) and summary.get("estimate") is not None:
+        check_estimate(summary["estimate"], "its summary", "estimate.")

@@ -176,7 +176,7 @@ def _retention(
             codes.RETENTION_DROPS_EVENTS,
             Severity.ERROR,
             f"{part} older than the store's retention ({store.retention_days} days): those "
-            "events are read (and billed by S3) but not kept, without an error",
+            "events are not kept, and the import reports no error",
             f"Set start_event_time to {format_time(oldest)} or later, or raise the store's "
             "retention period first.",
         )

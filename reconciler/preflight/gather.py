@@ -109,6 +109,15 @@ class _Asker:
         reader = self._reader(spec.account)
 
         def lister(prefix: str, delimiter: bool, start_after: str | None) -> Iterator[ListPage]:
+            if delimiter:  # the layout above the dates: shared by every entry of the bucket
+                where = ("children", spec.account, source.bucket, prefix)
+                pages = self._once(where, lambda: list(fetch(prefix, True, None)))
+                if isinstance(pages, NotFound | Unreadable):
+                    raise pages
+                return iter(pages)
+            return fetch(prefix, False, start_after)
+
+        def fetch(prefix: str, delimiter: bool, start_after: str | None) -> Iterator[ListPage]:
             return reader.list_objects(
                 source.bucket,
                 spec.bucket_region,

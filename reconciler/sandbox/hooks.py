@@ -63,8 +63,10 @@ def _bulk_imports(body: dict[str, Any]) -> dict[str, Any]:
 
 def _reset(body: dict[str, Any]) -> dict[str, Any]:
     from moto.moto_api._internal.models import moto_api_backend
+    from moto.organizations.models import organizations_backends
 
     moto_api_backend.reset()
+    organizations_backends.master_accounts.clear()  # moto's reset leaves its member map
     if body.get("seed"):
         seeding.seed()
     return {"status": "ok"}
@@ -81,6 +83,21 @@ def _set_store_status(body: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"not an event data store ARN: {body['arn']}")
     lake_backends[match["account"]][match["region"]].set_store_status(body["arn"], body["status"])
     return {"status": "ok"}
+
+
+def _organization(body: dict[str, Any]) -> dict[str, Any]:
+    """An organization whose management account is `management`, with `members` in it (moto
+    has no call that adds an existing account; AWS's is an invitation the member accepts)."""
+    from moto.organizations.models import organizations_backends
+
+    management = str(body["management"])
+    backend = organizations_backends[management]["aws"]
+    if backend.org is None:
+        backend.create_organization(region="us-east-1", FeatureSet="ALL")
+    for member in body.get("members", []):
+        organizations_backends.master_accounts[str(member)] = (management, "aws")
+    org: Any = backend.org
+    return {"Id": org.id, "MasterAccountId": management}
 
 
 class HookRoutes:
@@ -106,6 +123,7 @@ class HookRoutes:
             "seed": _seed,
             "bulk-imports": _bulk_imports,
             "store-status": _set_store_status,
+            "organization": _organization,
         }
         gets: dict[str, Callable[[], Any]] = {
             "stats": lambda: {"stores": store_stats()},

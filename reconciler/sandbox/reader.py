@@ -156,12 +156,25 @@ def read_as(
     return read_records(account, bucket, key)
 
 
+# Archived storage classes cannot be read until restored (DOMAIN.md, "Source layout").
+ARCHIVED_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
+
+
+def _restored(obj: Any) -> bool:
+    return bool(getattr(obj, "expiry_date", None))  # moto sets it on RestoreObject
+
+
 def read_records(account: str, bucket: str, key: str) -> list[dict[str, Any]] | FileFailed:
     """The `Records` of one trail file, or why it cannot be imported."""
     found = find_bucket(account, bucket)
     obj = None if found is None else found.keys.get(key)
     if obj is None or isinstance(obj, FakeDeleteMarker):
         return FileFailed("NoSuchKey", f"The object s3://{bucket}/{key} does not exist.")
+    if getattr(obj, "storage_class", "STANDARD") in ARCHIVED_CLASSES and not _restored(obj):
+        return FileFailed(
+            "InvalidObjectState",
+            f"The object s3://{bucket}/{key} is in {obj.storage_class}: restore it first.",
+        )
     try:
         document = json.loads(gzip.decompress(obj.value))
     except (OSError, EOFError, zlib.error):

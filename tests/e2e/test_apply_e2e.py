@@ -355,12 +355,13 @@ def test_rejected_start_is_reported_and_counted(
         f"role_arn: '{seed.ROLE_ARN}'}}\n    retry: {{max_attempts: 1}}\n"
     )
     state = tmp_path / "state.json"
-    code, _, err = apply(clean_sandbox, str(folder), state, capsys)
+    # Preflight would stop it first (store-wrong-category); this is about AWS's refusal.
+    code, _, err = apply(clean_sandbox, str(folder), state, capsys, "--no-preflight")
     assert code == 1
     assert "InvalidEventDataStoreCategoryException" in err
     record = LocalStateStore(state).read().imports["into-config-store"]
     assert [a.outcome for a in record.attempts] == ["rejected"] and record.intent is None
-    code, out, _ = apply(clean_sandbox, str(folder), state, capsys)
+    code, out, _ = apply(clean_sandbox, str(folder), state, capsys, "--no-preflight")
     assert code == 3 and "rejected 1 time" in out
     assert datetime.now(UTC) > record.attempts[0].at
 

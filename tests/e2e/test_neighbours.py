@@ -65,6 +65,9 @@ class NeighbourAtTheLastLook:
     def writer(self, account: str) -> Any:
         return self.inner.writer(account)
 
+    def preflight(self, account: str) -> Any:
+        return self.inner.preflight(account)
+
     def reader(self, account: str) -> ImportReader:
         outer, real = self, self.inner.reader(account)
 

@@ -54,9 +54,13 @@ def run(
 
 
 def plan_document(
-    sandbox: SandboxClient, capsys: pytest.CaptureFixture[str], paths: str, state: Path
+    sandbox: SandboxClient,
+    capsys: pytest.CaptureFixture[str],
+    paths: str,
+    state: Path,
+    *extra: str,
 ) -> dict[str, Any]:
-    code, out, err = run(sandbox, capsys, "plan", paths, "--json", state=state)
+    code, out, err = run(sandbox, capsys, "plan", paths, "--json", *extra, state=state)
     assert code == 0, err
     return dict(json.loads(out))
 
@@ -291,11 +295,19 @@ def test_a_store_not_usable_yet_is_tried_later_without_spending_attempts(
     text = (folder / "imports.yaml").read_text().replace(seed.MANAGEMENT_STORE_ARN, arn)
     (folder / "imports.yaml").write_text(text)
     state = tmp_path / "state.json"
-    code, out, _ = run(clean_sandbox, capsys, "apply", paths, "--auto-approve", state=state)
+    # Preflight sees the store CREATED and asks for attention; nothing starts.
+    [action] = plan_document(clean_sandbox, capsys, paths, state)["actions"]
+    assert action["action"] == "attention"
+    assert [f["code"] for f in action["findings"]] == ["store-not-usable"]
+    # Without preflight (or if the store changes after the plan), AWS refuses the start.
+    no_preflight = "--no-preflight"
+    code, out, _ = run(
+        clean_sandbox, capsys, "apply", paths, "--auto-approve", no_preflight, state=state
+    )
     assert code == 0 and "InvalidEventDataStoreStatusException" in out, out
     record = LocalStateStore(state).read().imports["jan-05"]
     assert record.starts == 0 and record.next_retry_at is not None
-    document = plan_document(clean_sandbox, capsys, paths, state)
+    document = plan_document(clean_sandbox, capsys, paths, state, no_preflight)
     [action] = document["actions"]
     assert action["action"] == "queued" and "no attempt used" in action["reason"]
     # The store becomes usable; --retry skips the rest of the wait, and the import starts.
