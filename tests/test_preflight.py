@@ -270,3 +270,40 @@ def test_preflight_policy_round_trips_through_a_saved_plan() -> None:
 
     policy = PreflightPolicy(frozenset({"bucket-acls-enabled"}), 1.5)
     assert spec_from_json(spec_to_json(spec(preflight=policy))).preflight == policy
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--max-cost", "nan"], "--max-cost"),
+        (["--max-cost", "inf"], "--max-cost"),
+        (["--max-cost", "-1"], "--max-cost"),
+        (["--price-per-gb", "0"], "--price-per-gb"),
+        (["--price-per-gb", "1e9"], "--price-per-gb"),
+        (["--no-preflight", "--max-cost", "5"], "--no-preflight"),
+    ],
+)
+def test_preflight_flags_refuse_what_is_not_a_budget_or_a_price(
+    args: list[str], says: str, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    from tests.cli_helpers import invoke
+
+    for command in ("plan", "apply"):
+        code, _, err = invoke([command, str(tmp_path), *args], capsys)
+        assert code == 1 and says in err and "Traceback" not in err
+
+
+def test_a_manifest_cannot_ignore_an_overlap_or_a_typo(tmp_path: Any) -> None:
+    from reconciler.manifest.load import load_manifests
+
+    text = (
+        "version: 1\nimports:\n  - name: a\n"
+        f"    destination: {STORE}\n"
+        "    source: {uri: s3://b, bucket_region: us-east-1,\n"
+        f"             role_arn: 'arn:aws:iam::{ACCOUNT}:role/r'}}\n"
+        "    preflight: {ignore: [overlaps-existing-import, bucket-acl-enabled]}\n"
+    )
+    (tmp_path / "m.yaml").write_text(text)
+    problems = [p.format() for p in load_manifests([str(tmp_path)]).problems]
+    assert any("overlaps-existing-import cannot be ignored" in p and ":7:" in p for p in problems)
+    assert any("'bucket-acl-enabled' is not a preflight finding code" in p for p in problems)

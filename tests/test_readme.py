@@ -57,3 +57,23 @@ def test_every_exit_code_is_documented() -> None:
     table = README.split("### Exit codes", 1)[1].split("\n## ", 1)[0]
     for code in ExitCode:
         assert f"| {int(code)} |" in table
+
+
+def test_every_finding_code_is_in_the_preflight_table_with_its_severity() -> None:
+    from reconciler.preflight.codes import CODES
+
+    section = README.split("## Preflight: know before you pay", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([a-z-]+)` \| ([^|]+) \|", section, re.MULTILINE))
+    assert {code: rows.get(code, "").strip() for code in CODES} == {
+        code: severity for code, (severity, _) in CODES.items()
+    }
+
+
+def test_every_code_a_finding_is_made_with_is_a_known_code() -> None:
+    """Codes are written once, in preflight/codes.py; the rest of the code names them."""
+    from reconciler.preflight.codes import CODES
+
+    used: set[str] = set()
+    for path in (REPO / "reconciler").rglob("*.py"):
+        used |= set(re.findall(r'code="([a-z-]+)"', path.read_text()))
+    assert used <= set(CODES)

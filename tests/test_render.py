@@ -22,6 +22,7 @@ from reconciler.plan.types import (
     ActionKind,
     Basis,
     Change,
+    Estimate,
     Failure,
     Finding,
     IdentityView,
@@ -112,6 +113,7 @@ def sample_plan() -> Plan:
             "Not imported yet, and no import in AWS has this identity.",
             line=5,
             queue_position=1,
+            estimate=Estimate(4_380, 21_474_836_480, 214_748_364_800, 500.0),
         ),
         _action(
             "payments-2024-h2",
@@ -122,6 +124,15 @@ def sample_plan() -> Plan:
             line=9,
             queue_position=2,
             blocked_by="payments-2024-h1",
+            estimate=Estimate(4_416, 1_288_490_189, 12_884_901_890, 30.0),
+            findings=(
+                Finding(
+                    code="objects-need-restore",
+                    severity=Severity.WARNING,
+                    message="3 of 4,416 log files in the range are archived (GLACIER)",
+                    fix="Restore them first (aws s3api restore-object), then plan again.",
+                ),
+            ),
         ),
         _action(
             "payments-2023-q4",
@@ -226,6 +237,7 @@ def sample_plan() -> Plan:
             import_id=_uuid(7),
             changes=(Change("role_arn", ROLE, ROLE.replace("import", "import-v2")),),
             failures=_failures(2),
+            estimate=Estimate(7, 7_000, 70_000, 0.000163),
         ),
         _action(
             "payments-2024-extended",
@@ -288,7 +300,8 @@ def sample_plan() -> Plan:
         observed_import_ids=tuple(_uuid(n) for n in range(1, 14)),
         manifests=(ManifestHash("manifests/imports.yaml", "a" * 64),),
     )
-    return Plan(basis, actions, unmanaged, created_at="2024-07-01T10:00:00Z")
+    total = Estimate(8_803, 22_763_333_669, 227_633_336_690, 530.000163)
+    return Plan(basis, actions, unmanaged, created_at="2024-07-01T10:00:00Z", estimate=total)
 
 
 def _check_golden(name: str, actual: str) -> None:
@@ -360,7 +373,7 @@ def _noops(count: int) -> Plan:
         _action(f"done-{n:03d}", ActionKind.NOOP, "COMPLETED.", import_id=_uuid(n))
         for n in range(count)
     )
-    return replace(sample_plan(), actions=actions, unmanaged=())
+    return replace(sample_plan(), estimate=None, actions=actions, unmanaged=())
 
 
 def test_thirty_noops_collapse_into_one_line() -> None:
@@ -381,7 +394,7 @@ def test_twenty_noops_are_listed_one_line_each() -> None:
 
 
 def test_empty_plan() -> None:
-    plan = replace(sample_plan(), actions=(), unmanaged=())
+    plan = replace(sample_plan(), estimate=None, actions=(), unmanaged=())
     assert render_text(plan) == "No imports in scope.\n\nPlan: nothing to do."
     assert render_markdown(plan) == "### Plan: nothing to do.\n\nNo imports in scope."
 
@@ -400,7 +413,7 @@ def _many(count: int) -> Plan:
         )
         for n in range(count)
     )
-    return replace(sample_plan(), actions=actions)
+    return replace(sample_plan(), estimate=None, actions=actions)
 
 
 def test_markdown_of_5000_actions_stays_under_the_limit() -> None:

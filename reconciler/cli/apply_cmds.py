@@ -215,7 +215,8 @@ def apply(
     and exits; run it again to continue (each run is one step). With --wait it follows the
     imports with progress bars and starts each queued import in turn, until all are done or
     --wait-timeout. It starts only entries the plan showed as starting (create, retry,
-    replace, queued, pending), and their retries.
+    replace, queued, pending), and their retries. The plan runs preflight first (as `reconcile
+    plan` does): a start with an error finding, or a run over --max-cost, starts nothing.
 
     Before every StartImport the intent is written to state, and the store is listed once
     more: an import with the same identity is adopted, one that overlaps what the store holds
@@ -227,6 +228,7 @@ def apply(
       reconcile plan --out pr.plan && reconcile apply --plan pr.plan --auto-approve
       reconcile apply manifests/prod --wait --wait-timeout 3600 --auto-approve
       reconcile apply --retry payments-2024   # after fixing the role or the files
+      RECONCILE_MAX_COST=500 reconcile apply --auto-approve   # a budget for the run
     """
     from datetime import timedelta
 

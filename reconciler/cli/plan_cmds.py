@@ -81,12 +81,19 @@ def plan(
     PATHS default to `manifests/`; state entries from manifest files outside PATHS are left
     out, never forgotten.
 
+    Preflight: for every import that would start, plan also reads the store, the bucket and
+    the role, counts the log files in range (listing only the prefixes the range covers) and
+    estimates size and cost. An error finding (a store that ingests live, retention that
+    drops events, ACLs enabled, a role CloudTrail cannot assume, over --max-cost, ...) makes
+    that start need attention; README's "Preflight" lists every code.
+
     \b
     Examples:
       reconcile plan --endpoint-url http://127.0.0.1:4566
       reconcile plan manifests/prod --out prod.plan --detailed-exitcode
       reconcile plan --markdown > plan.md
       reconcile plan --retry payments-2024   # its failure is fixed: show the retry
+      reconcile plan --max-cost 500          # no start if the run would cost more
     """
     from datetime import timedelta
 

@@ -171,14 +171,17 @@ def _retention(
         part = "the whole range is"
     else:
         part = f"the part before {format_time(oldest)} is"
+    # Retention keeps moving while the import runs: suggest the next midnight after a day more.
+    margin = oldest + timedelta(days=1)
+    safe = margin.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     return [
         _finding(
             codes.RETENTION_DROPS_EVENTS,
             Severity.ERROR,
             f"{part} older than the store's retention ({store.retention_days} days): those "
             "events are not kept, and the import reports no error",
-            f"Set start_event_time to {format_time(oldest)} or later, or raise the store's "
-            "retention period first.",
+            f"Set start_event_time to {format_time(safe)} or later (a day's margin: retention "
+            "keeps moving while the import runs), or raise the store's retention period first.",
         )
     ]
 

@@ -16,6 +16,7 @@ from reconciler.render.common import (
     NOOP_LIST_LIMIT,
     SYMBOLS,
     clean,
+    cost_text,
     estimate_text,
     failure_text,
     finding_parts,
@@ -159,6 +160,8 @@ def _row(action: Action) -> str:
         status.append(md(queue))
     if action.outcome:
         status.append(md(action.outcome))
+    if action.estimate is not None:
+        status.append(md(f"{action.estimate.files:,} files, {cost_text(action.estimate.cost_usd)}"))
     cells = [
         f"`{symbol(action)} {action.action.value}`",
         md(title(action)),

@@ -85,10 +85,10 @@ def render_text(plan: Plan, *, color: bool = False, width: int = 100) -> str:
         blocks.append(_unmanaged(plan.unmanaged))
     if not plan.actions:
         blocks.append("No imports in scope.")
-    summary = plan.summary_line()
-    if plan.estimate is not None:
-        summary += f"\nEstimate: {estimate_text(plan.estimate)}."
-    blocks.append(paint(summary, BOLD))
+    summary = paint(plan.summary_line(), BOLD)
+    if plan.estimate is not None:  # above the summary, which stays the last line
+        summary = f"Estimate: {estimate_text(plan.estimate)}.\n{summary}"
+    blocks.append(summary)
     return "\n\n".join(blocks)
 
 

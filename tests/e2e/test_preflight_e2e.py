@@ -166,6 +166,10 @@ def test_a_store_that_ingests_live_is_an_error_and_once_stopped_a_warning(
     assert codes(document)["store-ingests-live"] == "error"
     fix = document["actions"][0]["findings"][0]["fix"]
     assert "end_event_time" in fix and "delivery time" in fix
+    # Following the fix (the end it names) clears the finding.
+    boundary = fix.split("Set end_event_time to ", 1)[1].split(" ", 1)[0]
+    _, document = world.plan(capsys, world.manifest(live, end_event_time=boundary))
+    assert "store-ingests-live" not in codes(document)
     # A range that ends before the store was created duplicates nothing.
     _, document = world.plan(capsys, world.manifest(live))
     assert "store-ingests-live" not in codes(document)
@@ -181,6 +185,12 @@ def test_retention_shorter_than_the_range_is_an_error(
     code, document = world.plan(capsys, world.manifest(destination))
     assert (code, codes(document)) == (3, {"retention-drops-events": "error"})
     assert "whole range" in document["actions"][0]["findings"][0]["message"]
+    # The fix names the oldest start the store keeps; a range from there is fine.
+    fix = document["actions"][0]["findings"][0]["fix"]
+    oldest = fix.split("Set start_event_time to ", 1)[1].split(" ", 1)[0]
+    manifests = world.manifest(destination, start_event_time=oldest, end_event_time=None)
+    _, document = world.plan(capsys, manifests)
+    assert "retention-drops-events" not in codes(document)
 
 
 @pytest.mark.parametrize("status", ["CREATED", "PENDING_DELETION", "STOPPING_INGESTION"])
@@ -242,6 +252,14 @@ def test_bucket_findings(
     found = codes(document)
     found.pop("no-log-files-in-range", None)  # the empty buckets have no logs either
     assert (code, found) == (3, expected)
+    if setup == "acl":  # the fix is the AWS CLI call; its boto3 twin clears the finding
+        fix = document["actions"][0]["findings"][0]["fix"]
+        assert fix.startswith(f"aws s3api put-bucket-ownership-controls --bucket {BUCKET} ")
+        world.s3.put_bucket_ownership_controls(
+            Bucket=BUCKET,
+            OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        )
+        assert codes(world.plan(capsys, world.manifest(destination))[1]) == {}
 
 
 def test_no_log_files_in_range_and_archived_ones_are_warnings(
@@ -352,6 +370,14 @@ def test_the_entry_price_wins(world: World, capsys: pytest.CaptureFixture[str]) 
     assert estimate["cost_usd"] == pytest.approx(
         estimate["uncompressed_bytes"] / 2**30 * 500, abs=1e-6
     )
+
+
+def test_a_store_for_config_items_is_the_wrong_category(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.healthy()
+    code, document = world.plan(capsys, world.manifest(seed.CONFIG_STORE_ARN))
+    assert (code, codes(document)) == (3, {"store-wrong-category": "error"})
 
 
 def test_no_preflight_makes_no_preflight_call(
