@@ -79,7 +79,7 @@ class SandboxClient:
 
     def reset(self, seed: bool = True) -> None:
         self.hook("reset", {"seed": seed})
-        self.config(**FAST, flaky_keys=[])
+        self.config(**FAST, flaky_keys=[], denied_actions=[])
 
     def bulk_imports(self, count: int, destination: str, **fields: Any) -> list[str]:
         result = self.hook("bulk-imports", {"count": count, "destination": destination, **fields})

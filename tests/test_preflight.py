@@ -307,3 +307,33 @@ def test_a_manifest_cannot_ignore_an_overlap_or_a_typo(tmp_path: Any) -> None:
     problems = [p.format() for p in load_manifests([str(tmp_path)]).problems]
     assert any("overlaps-existing-import cannot be ignored" in p and ":7:" in p for p in problems)
     assert any("'bucket-acl-enabled' is not a preflight finding code" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "prefix"),
+    [
+        (datetime(2024, 5, 3, 4, tzinfo=UTC), datetime(2024, 5, 3, 9, tzinfo=UTC), "2024/05/03/"),
+        (datetime(2024, 5, 3, 4, tzinfo=UTC), datetime(2024, 5, 9, tzinfo=UTC), "2024/05/"),
+        (datetime(2024, 5, 3, 4, tzinfo=UTC), datetime(2024, 7, 9, tzinfo=UTC), "2024/"),
+    ],
+)
+def test_a_window_inside_one_month_or_day_lists_only_that(
+    start: datetime, end: datetime, prefix: str
+) -> None:
+    bucket = FakeBucket(hourly(T0, T3))
+    files = select_files(parse_source("s3://b"), start, end, bucket)  # type: ignore[arg-type]
+    assert len(files) == int((end - start) / timedelta(hours=1)) + 1
+    region = f"AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/"
+    assert {p for p, delimiter, _ in bucket.calls if not delimiter} == {region + prefix}
+
+
+def test_adjacent_entries_of_one_source_share_one_walk() -> None:
+    from reconciler.preflight.layout import merged_windows
+
+    day = timedelta(days=1)
+    a = (T0, T0 + 10 * day)
+    b = (T0 + 10 * day + timedelta(hours=5), T0 + 20 * day)  # within a day of a's end
+    far = (T0 + 40 * day, T0 + 41 * day)
+    spans = merged_windows([a, b, far])
+    assert spans[a] == spans[b] == (a[0], b[1]) and spans[far] == far
+    assert merged_windows([(None, T0), (T0, None)])[(None, T0)] == (None, None)

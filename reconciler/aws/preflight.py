@@ -56,6 +56,7 @@ class PreflightCalls:
         self.account = account
         self.calls: dict[str, int] = {}
         self.listed: list[tuple[str, str | None]] = []  # (Prefix, StartAfter) per ListObjectsV2
+        self.objects_returned = 0
 
     def _count(self, operation: str) -> None:
         self.calls[operation] = self.calls.get(operation, 0) + 1
@@ -159,6 +160,7 @@ class PreflightCalls:
                 frozenset({"NoSuchBucket"}),
                 partial(s3.list_objects_v2, **kwargs),
             )
+            self.objects_returned += len(page.get("Contents", []))
             yield ListPage(
                 objects=tuple(
                     S3Object(

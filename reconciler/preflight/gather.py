@@ -28,7 +28,13 @@ from reconciler.ports import (
 )
 from reconciler.preflight import checks
 from reconciler.preflight.estimate import estimate, price_per_gb
-from reconciler.preflight.layout import parse_source, select_files
+from reconciler.preflight.layout import (
+    TimedFiles,
+    Window,
+    merged_windows,
+    parse_source,
+    select_files,
+)
 from reconciler.spec import ImportSpec
 
 T = TypeVar("T")
@@ -64,9 +70,14 @@ def _ask(question: Callable[[], T]) -> Answer[T]:
 class _Asker:
     """One run's questions, each asked once: many entries share a store, bucket or role."""
 
-    def __init__(self, connector: Connector) -> None:
+    def __init__(self, connector: Connector, specs: Iterable[ImportSpec] = ()) -> None:
         self.connector = connector
         self.answers: dict[tuple[str, ...], object] = {}
+        # Per (account, source): each entry's window -> the span listed for it.
+        windows: dict[tuple[str, str], list[Window]] = {}
+        for spec in specs:
+            windows.setdefault((spec.account, spec.source_uri), []).append((spec.start, spec.end))
+        self.spans = {source: merged_windows(found) for source, found in windows.items()}
 
     def _reader(self, account: str) -> PreflightReader:
         return self.connector.preflight(account)
@@ -99,10 +110,18 @@ class _Asker:
         )
 
     def files(self, spec: ImportSpec) -> Answer[list[S3Object]]:
-        key = ("files", spec.account, spec.source_uri, str(spec.start), str(spec.end))
-        return self._once(key, lambda: self._list(spec))
+        """The entry's files, from one listing of the span its window belongs to."""
+        spans = self.spans.get((spec.account, spec.source_uri), {})
+        start, end = spans.get((spec.start, spec.end), (spec.start, spec.end))
+        key = ("files", spec.account, spec.source_uri, str(start), str(end))
+        listed = self._once(key, lambda: TimedFiles(self._list(spec, start, end)))
+        if isinstance(listed, NotFound | Unreadable):
+            return listed
+        return listed.within(spec.start, spec.end)
 
-    def _list(self, spec: ImportSpec) -> list[S3Object]:
+    def _list(
+        self, spec: ImportSpec, start: datetime | None, end: datetime | None
+    ) -> list[S3Object]:
         source = parse_source(spec.source_uri)
         if source is None:
             return []
@@ -126,15 +145,16 @@ class _Asker:
                 start_after=start_after,
             )
 
-        return select_files(source, spec.start, spec.end, lister)
+        return select_files(source, start, end, lister)
 
 
 def gather(
     candidates: Iterable[Candidate], connector: Connector, settings: Settings, now: datetime
 ) -> dict[str, Evidence]:
     """Findings and an estimate per candidate name."""
-    asker = _Asker(connector)
-    return {c.spec.name: _evidence(c, asker, settings, now) for c in candidates}
+    wanted = list(candidates)
+    asker = _Asker(connector, [c.spec for c in wanted])
+    return {c.spec.name: _evidence(c, asker, settings, now) for c in wanted}
 
 
 def _evidence(candidate: Candidate, asker: _Asker, settings: Settings, now: datetime) -> Evidence:

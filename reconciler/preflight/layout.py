@@ -13,10 +13,11 @@ precision (a missing bound is open), as the sandbox does (DOMAIN.md, "Sandbox ch
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from reconciler.ports import ListPage, S3Object
 
@@ -172,10 +173,19 @@ def _from_level(
 
 
 def _year(prefix: str, year: int, window: Range, lister: Lister) -> Iterator[S3Object]:
+    """The year's files in the window, from the narrowest prefix that still covers them: the
+    day or the month when the window lies inside one, else the year."""
+    narrowed = prefix
+    start, end = window.start, window.end
+    same_year = start is not None and end is not None and start.year == end.year == year
+    if same_year and start is not None and end is not None and start.month == end.month:
+        narrowed += f"{start:%m}/"
+        if start.day == end.day:
+            narrowed += f"{start:%d}/"
     start_after = None
-    if window.start is not None and window.start.year == year:
-        start_after = _first_key_before(prefix, window.start)
-    yield from _span(prefix, start_after, window, lister)
+    if start is not None and start.year == year:
+        start_after = _first_key_before(prefix, start)
+    yield from _span(narrowed, start_after, window, lister)
 
 
 def _first_key_before(year_prefix: str, start: datetime) -> str:
@@ -201,3 +211,48 @@ def _span(
                 return
             if window.holds(moment):
                 yield item
+
+
+# Entries of one source whose ranges overlap or lie this close are listed as one span: a
+# series of adjacent imports (a month each, say) then costs one walk, not one per entry.
+MERGE_GAP = timedelta(days=1)
+Window = tuple[datetime | None, datetime | None]
+
+
+def merged_windows(windows: list[Window]) -> dict[Window, Window]:
+    """Each window -> the union of the windows it overlaps or nearly touches (None is open)."""
+    low = datetime.min.replace(tzinfo=UTC)
+    high = datetime.max.replace(tzinfo=UTC)
+    ordered = sorted(set(windows), key=lambda w: (w[0] or low, w[1] or high))
+    groups: list[tuple[list[Window], datetime | None, datetime | None]] = []
+    for window in ordered:
+        start, end = window
+        if groups:
+            members, group_start, group_end = groups[-1]
+            reach = high if group_end is None else group_end + MERGE_GAP
+            if (start or low) <= reach:
+                later = None if end is None or group_end is None else max(end, group_end)
+                groups[-1] = ([*members, window], group_start, later)
+                continue
+        groups.append(([window], start, end))
+    return {member: (start, end) for members, start, end in groups for member in members}
+
+
+class TimedFiles:
+    """Listed files in time order, so each entry of a merged span takes its own in O(log n)."""
+
+    def __init__(self, files: list[S3Object]) -> None:
+        timed = sorted(
+            ((moment, item) for item in files if (moment := file_time(item.key)) is not None),
+            key=lambda pair: (pair[0], pair[1].key),
+        )
+        self.times = [moment for moment, _ in timed]
+        self.files = [item for _, item in timed]
+
+    def within(self, start: datetime | None, end: datetime | None) -> list[S3Object]:
+        window = Range.of(start, end)
+        low = 0 if window.start is None else bisect.bisect_left(self.times, window.start)
+        high = (
+            len(self.times) if window.end is None else bisect.bisect_right(self.times, window.end)
+        )
+        return self.files[low:high]

@@ -12,6 +12,19 @@ ONGOING_SCOPES = ("account", "region")
 ECHO_MODES = ("exact", "normalised")
 
 
+# The read calls `denied_actions` may name (sandbox/denials.py recognises each).
+DENIABLE = frozenset(
+    {
+        "cloudtrail:GetEventDataStore",
+        "organizations:DescribeOrganization",
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+        "s3:GetBucketOwnershipControls",
+        "iam:GetRole",
+    }
+)
+
+
 @dataclass
 class SandboxConfig:
     speed: float = 20.0  # files an import completes per second of wall-clock time
@@ -30,6 +43,9 @@ class SandboxConfig:
     # S3 keys whose first read by each import fails with ErrorType InternalError: a failure
     # that a retry cures, as a passing S3 error would be (the other failures need a fix).
     flaky_keys: list[str] = field(default_factory=list)
+    # Read calls answered with AccessDenied, as IAM would for a role without them (e.g.
+    # "s3:ListBucket"); the names are in sandbox/denials.py.
+    denied_actions: list[str] = field(default_factory=list)
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply known keys (from JSON); unknown keys or bad values are a caller error, and
@@ -54,6 +70,8 @@ class SandboxConfig:
             isinstance(key, str) for key in self.flaky_keys
         ):
             raise ValueError("flaky_keys must be a list of S3 keys")
+        if not isinstance(self.denied_actions, list) or not set(self.denied_actions) <= DENIABLE:
+            raise ValueError(f"denied_actions must name some of {sorted(DENIABLE)}")
         if self.store_ready_seconds < 0:
             raise ValueError("store_ready_seconds must be >= 0")
 

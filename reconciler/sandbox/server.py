@@ -53,6 +53,7 @@ def start_sandbox(
     from reconciler.sandbox import responses
     from reconciler.sandbox import seed as seeding
     from reconciler.sandbox.config import CONFIG
+    from reconciler.sandbox.denials import Denials
     from reconciler.sandbox.faults import FaultInjector
     from reconciler.sandbox.hooks import HookRoutes
     from reconciler.sandbox.sts_guard import StsGuard
@@ -69,7 +70,7 @@ def start_sandbox(
     )  # fmt: skip
     if seed:
         seeding.seed()
-    faults = FaultInjector(StsGuard(DomainDispatcherApplication(create_backend_app)))
+    faults = FaultInjector(Denials(StsGuard(DomainDispatcherApplication(create_backend_app))))
     try:
         server = make_server(LOOPBACK, port, HookRoutes(faults, faults), threaded=True)
     except SystemExit:  # werkzeug prints its own hint and exits when the port is taken

@@ -477,3 +477,32 @@ def _put_hourly(start: datetime, end: datetime) -> None:
     while moment < end:
         s3.put_object(BUCKET, log_key(moment), b"x" * 100)
         moment += timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "permission",
+    [
+        "cloudtrail:GetEventDataStore",
+        "s3:GetBucketLocation",
+        "s3:GetBucketOwnershipControls",
+        "s3:ListBucket",
+        "iam:GetRole",
+        "organizations:DescribeOrganization",
+    ],
+)
+def test_a_refused_permission_is_a_warning_that_names_it_never_not_found(
+    world: World, capsys: pytest.CaptureFixture[str], permission: str
+) -> None:
+    destination = world.healthy(OrganizationEnabled=True)
+    world.sandbox.hook("organization", {"management": ACCOUNT})
+    world.sandbox.config(denied_actions=[permission])
+    code, document = world.plan(capsys, world.manifest(destination))
+    findings = document["actions"][0]["findings"]
+    assert [(f["code"], f["severity"]) for f in findings] == [
+        ("preflight-access-denied", "warning")
+    ]
+    assert permission in findings[0]["message"] and permission in findings[0]["fix"]
+    assert (code, action(document)) == (2, "create")
+    # Without the listing there is no estimate; every other refusal leaves it exact.
+    estimate = document["actions"][0]["estimate"]
+    assert (estimate is None) == (permission == "s3:ListBucket")
