@@ -506,3 +506,27 @@ def test_a_refused_permission_is_a_warning_that_names_it_never_not_found(
     # Without the listing there is no estimate; every other refusal leaves it exact.
     estimate = document["actions"][0]["estimate"]
     assert (estimate is None) == (permission == "s3:ListBucket")
+
+
+def test_apply_starts_nothing_that_preflight_stops(
+    world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Preflight runs inside apply before anything starts: an error finding, or a run over
+    its budget, sends no StartImport."""
+    world.bucket()
+    world.logs(DAY, 24)
+    destination = world.store(StartIngestion=False)  # and no role: role-not-found
+    manifests = world.manifest(destination)
+    common = ["--auto-approve", "--state", str(tmp_path / "state.json"),
+              "--endpoint-url", world.sandbox.endpoint_url]  # fmt: skip
+    code, out, _ = invoke(["apply", manifests, *common], capsys)
+    assert code == 3 and "role-not-found" in out
+    world.role()
+    code, out, _ = invoke(
+        ["apply", manifests, *common, "--price-per-gb", "1000", "--max-cost", "0.001"], capsys
+    )
+    assert code == 3 and "over-budget" in out
+    assert world.lake.list_imports()["Imports"] == []
+    code, out, err = invoke(["apply", manifests, *common], capsys)
+    assert code == 0, err
+    assert len(world.lake.list_imports()["Imports"]) == 1
