@@ -98,13 +98,13 @@ def test_files_in_range(
     bucket = FakeBucket(hourly(T0, T3))
     source = parse_source(uri)
     assert source is not None
-    assert len(select_files(source, start, end, bucket)) == expected
+    assert len(select_files(source, start, end, bucket).files) == expected
 
 
 def test_the_listing_uses_years_and_start_after_and_stops_at_the_end() -> None:
     bucket = FakeBucket(hourly(T0, T3) + hourly(T0, T3, region="eu-west-1"), page=1000)
     start, end = datetime(2024, 11, 30, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC)
-    files = select_files(parse_source("s3://b"), start, end, bucket)  # type: ignore[arg-type]
+    files = select_files(parse_source("s3://b"), start, end, bucket).files  # type: ignore[arg-type]
     assert len(files) == 2 * (int((end - start) / timedelta(hours=1)) + 1)
     listed = [(prefix, after) for prefix, delimiter, after in bucket.calls if not delimiter]
     east = f"AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/"
@@ -120,14 +120,14 @@ def test_the_organization_layout_is_walked_per_account() -> None:
     keys = hourly(T0, T0 + timedelta(days=1), org="o-abc") + hourly(
         T0, T0 + timedelta(days=1), org="o-abc", account="210987654321"
     )
-    files = select_files(parse_source("s3://b/AWSLogs/o-abc/"), None, None, FakeBucket(keys))  # type: ignore[arg-type]
+    files = select_files(parse_source("s3://b/AWSLogs/o-abc/"), None, None, FakeBucket(keys)).files  # type: ignore[arg-type]
     assert len(files) == 48
 
 
 def test_a_prefix_above_awslogs_is_searched_but_not_the_whole_bucket() -> None:
     keys = [f"trails/{k}" for k in hourly(T0, T0 + timedelta(hours=5))] + ["other/file.txt"]
     bucket = FakeBucket(keys)
-    assert len(select_files(parse_source("s3://b"), None, None, bucket)) == 5  # type: ignore[arg-type]
+    assert len(select_files(parse_source("s3://b"), None, None, bucket).files) == 5  # type: ignore[arg-type]
     assert all(not p.startswith("other/") or d for p, d, _ in bucket.calls)
 
 
@@ -321,7 +321,7 @@ def test_a_window_inside_one_month_or_day_lists_only_that(
     start: datetime, end: datetime, prefix: str
 ) -> None:
     bucket = FakeBucket(hourly(T0, T3))
-    files = select_files(parse_source("s3://b"), start, end, bucket)  # type: ignore[arg-type]
+    files = select_files(parse_source("s3://b"), start, end, bucket).files  # type: ignore[arg-type]
     assert len(files) == int((end - start) / timedelta(hours=1)) + 1
     region = f"AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/"
     assert {p for p, delimiter, _ in bucket.calls if not delimiter} == {region + prefix}
@@ -337,3 +337,70 @@ def test_adjacent_entries_of_one_source_share_one_walk() -> None:
     spans = merged_windows([a, b, far])
     assert spans[a] == spans[b] == (a[0], b[1]) and spans[far] == far
     assert merged_windows([(None, T0), (T0, None)])[(None, T0)] == (None, None)
+
+
+def test_trails_beside_awslogs_and_raw_prefixes_are_found_as_the_sandbox_reads_them() -> None:
+    day = [*hourly(T0, T0 + timedelta(hours=3))]
+    keys = day + [f"backup/{k}" for k in day] + [f"logs-2023/{k}" for k in day]
+    assert len(select_files(parse_source("s3://b"), None, None, FakeBucket(keys)).files) == 9  # type: ignore[arg-type]
+    raw = select_files(parse_source("s3://b/logs"), None, None, FakeBucket(keys))  # type: ignore[arg-type]
+    assert len(raw.files) == 3 and not raw.incomplete
+
+
+def test_a_search_cut_short_says_so() -> None:
+    keys = [f"f{i:03d}/x/y/z/file.json.gz" for i in range(150)]
+    selection = select_files(parse_source("s3://b"), None, None, FakeBucket(keys))  # type: ignore[arg-type]
+    assert selection.files == [] and selection.incomplete
+
+
+def test_start_after_uses_the_trail_folder_name() -> None:
+    start = datetime(2024, 5, 1, 10, tzinfo=UTC)
+    keys = [
+        f"AWSLogs/{ACCOUNT}/CloudTrail-Insight/us-east-1/2024/05/01/"
+        f"{ACCOUNT}_CloudTrail-Insight_us-east-1_20240501T{hour:02d}00Z_0000000000000000.json.gz"
+        for hour in range(24)
+    ]
+    source = parse_source(f"s3://b/AWSLogs/{ACCOUNT}/CloudTrail-Insight/")
+    files = select_files(source, start, start + timedelta(hours=5), FakeBucket(keys)).files  # type: ignore[arg-type]
+    assert len(files) == 6
+
+
+def test_a_year_folder_outside_the_range_is_not_listed() -> None:
+    bucket = FakeBucket(hourly(T0, T3))
+    source = parse_source(f"s3://b/AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2023/")
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    assert select_files(source, start, None, bucket).files == []  # type: ignore[arg-type]
+    assert [c for c in bucket.calls if not c[1]] == []
+
+
+def test_trust_policies_as_iam_writes_them() -> None:
+    from reconciler.aws.preflight import trust_of
+
+    statement = {"Effect": "Allow", "Action": "sts:AssumeRole"}
+    anyone = trust_of("r", {"Statement": [{**statement, "Principal": "*"}]})
+    assert anyone.trusts_cloudtrail
+    negative = {"StringNotEquals": {"aws:SourceArn": "arn:other"}}
+    service = {"Service": "cloudtrail.amazonaws.com"}
+    refused = trust_of(
+        "r", {"Statement": [{**statement, "Principal": service, "Condition": negative}]}
+    )
+    assert refused.trusts_cloudtrail and refused.source_arns == ()
+    encoded = "%7B%22Statement%22%3A%5B%5D%7D"  # how IAM's API may return the document
+    assert not trust_of("r", encoded).trusts_cloudtrail
+
+
+def test_a_budget_stops_a_start_whose_cost_is_unknown() -> None:
+    evidence = {"a": Evidence((), None), "b": Evidence((), Estimate(1, 1, 10, 0.5))}
+    found, _ = with_preflight([action("a"), action("b")], Preflight(evidence, max_cost=100.0))
+    assert [a.action for a in found] == [ActionKind.ATTENTION, ActionKind.CREATE]
+    assert found[0].findings[0].code == "over-budget"
+    found, _ = with_preflight([action("a")], Preflight(evidence))
+    assert found[0].action is ActionKind.CREATE  # no budget: nothing to hold it to
+
+
+def test_a_pending_start_keeps_its_queue_but_is_not_startable() -> None:
+    from reconciler.plan.preflighted import startable
+
+    evidence = {"p": Evidence((Finding("role-not-found", Severity.ERROR, "m", "f"),), None)}
+    (found,), _ = with_preflight([action("p", ActionKind.PENDING)], Preflight(evidence))
+    assert found.action is ActionKind.PENDING and not startable(found)

@@ -22,6 +22,7 @@ from reconciler.plan.desired import (
 )
 from reconciler.plan.make import PlanRequest, plan_and_observed
 from reconciler.plan.observe import foreign_finished, observe, reachable
+from reconciler.plan.preflighted import startable
 from reconciler.plan.saved import SavedPlan, read_plan_file
 from reconciler.plan.types import SHOWN_STARTING, ActionKind, Plan
 from reconciler.ports import Connector
@@ -109,7 +110,9 @@ def run_apply(
                 grace=request.plan.grace,
                 retry=frozenset(saved.retry),
                 queue_scope=saved.queue_scope,
-                startable=frozenset(a.name for a in saved.plan.of_kind(*SHOWN_STARTING)),
+                startable=frozenset(
+                    a.name for a in saved.plan.of_kind(*SHOWN_STARTING) if startable(a)
+                ),
             ),
         )
         keeper = StateKeeper(store, state)

@@ -33,6 +33,8 @@ DENIED = frozenset(
 CLOUDTRAIL = "cloudtrail.amazonaws.com"
 TRAIL_CATEGORIES = frozenset({"Management", "Data", "NetworkActivity"})
 LIST_PAGE = 1000
+# Condition operators whose aws:SourceArn values are the only stores the role trusts.
+ALLOW_LISTS = frozenset({"StringEquals", "StringLike", "ArnEquals", "ArnLike"})
 
 
 def _asked(
@@ -105,16 +107,16 @@ class PreflightCalls:
             return BucketFacts(name, region, None)
         except Unreadable as exc:
             return BucketFacts(name, region, None, ownership_unreadable=exc)
-        rules = controls.get("OwnershipControls", {}).get("Rules", [])
-        return BucketFacts(name, region, str(rules[0]["ObjectOwnership"]) if rules else None)
+        rules = controls.get("OwnershipControls", {}).get("Rules") or [{}]
+        ownership = rules[0].get("ObjectOwnership")
+        return BucketFacts(name, region, str(ownership) if ownership else None)
 
     def role(self, arn: str) -> RoleFacts:
         account = arn.split(":")[4] if arn.count(":") >= 5 else ""
-        if account != self.account:
+        if account != self.account:  # not a refusal: a question this account cannot ask
             raise Unreadable(
                 f"the role is in account {account}, and iam:GetRole reads only the roles of "
-                f"the account whose credentials ask ({self.account})",
-                permission="iam:GetRole",
+                f"the account whose credentials ask ({self.account})"
             )
         iam = self.factory.client("iam", "us-east-1")
         self._count("GetRole")
@@ -124,7 +126,10 @@ class PreflightCalls:
             frozenset({"NoSuchEntity", "NoSuchEntityException"}),
             partial(iam.get_role, RoleName=arn.rsplit("/", 1)[-1]),
         )
-        return trust_of(arn, item.get("Role", {}).get("AssumeRolePolicyDocument"))
+        try:
+            return trust_of(arn, item.get("Role", {}).get("AssumeRolePolicyDocument"))
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise Unreadable(f"the role's trust policy could not be read ({exc})") from None
 
     def management_account(self) -> str | None:
         client = self.factory.client("organizations", "us-east-1")
@@ -198,11 +203,15 @@ def trust_of(arn: str, document: Any) -> RoleFacts:
     for statement in statements if isinstance(statements, list) else [statements]:
         if statement.get("Effect") != "Allow" or not _assumes(statement.get("Action")):
             continue
-        services = _listed((statement.get("Principal") or {}).get("Service"))
-        if CLOUDTRAIL not in services:
+        principal = statement.get("Principal") or {}
+        everyone = principal == "*" or (isinstance(principal, dict) and principal.get("AWS") == "*")
+        services = _listed(principal.get("Service")) if isinstance(principal, dict) else []
+        if CLOUDTRAIL not in services and not everyone:
             continue
         trusted = True
-        for condition in (statement.get("Condition") or {}).values():
+        for operator, condition in (statement.get("Condition") or {}).items():
+            if operator.removeprefix("ForAnyValue:") not in ALLOW_LISTS:
+                continue  # a negative test (StringNotEquals...) names stores it refuses
             for key, value in (condition or {}).items():
                 if key.lower() == "aws:sourcearn":
                     sources.extend(_listed(value))

@@ -15,8 +15,9 @@ from reconciler.plan.types import Action, ActionKind
 from reconciler.preflight import codes
 
 # Actions that would start an import, now or later in the run: what preflight looks at.
+# PENDING too: once its unanswered StartImport is settled as never sent, apply may start it.
 PREFLIGHTED = frozenset(
-    {ActionKind.CREATE, ActionKind.RETRY, ActionKind.REPLACE, ActionKind.QUEUED}
+    {ActionKind.CREATE, ActionKind.RETRY, ActionKind.REPLACE, ActionKind.QUEUED, ActionKind.PENDING}
 )
 
 
@@ -32,14 +33,33 @@ def with_preflight(
     """The actions with their findings and estimates, and the total of those still starting."""
     found = [_attach(action, preflight.evidence.get(action.name)) for action in actions]
     total = _total(found)
-    if preflight.max_cost is None or total.cost_usd <= preflight.max_cost:
+    budget = preflight.max_cost
+    if budget is None:
         return found, total
-    over = _over_budget(total, preflight.max_cost)
-    return [_stopped(a, (over,)) if _starts(a) else a for a in found], total
+    if total.cost_usd > budget:
+        over = _over_budget(total, budget)
+        return [_held(a, over) if _starts(a) else a for a in found], total
+    # A start whose cost is unknown (its files could not be listed) cannot fit a budget.
+    return [_held(a, _unknown(budget)) if _unpriced(a) else a for a in found], total
+
+
+def startable(action: Action) -> bool:
+    """Whether apply may start this shown action: not with an error finding standing."""
+    return not any(f.severity is Severity.ERROR for f in action.findings)
 
 
 def _starts(action: Action) -> bool:
     return action.action in PREFLIGHTED and action.estimate is not None
+
+
+def _unpriced(action: Action) -> bool:
+    return action.action in PREFLIGHTED and action.estimate is None
+
+
+def _held(action: Action, finding: Finding) -> Action:
+    if action.action is ActionKind.PENDING:  # keeps its queue, as above
+        return replace(action, findings=(*action.findings, finding))
+    return _stopped(action, (finding,))
 
 
 def _total(actions: Sequence[Action]) -> Estimate:
@@ -57,7 +77,22 @@ def _attach(action: Action, evidence: Evidence | None) -> Action:
         action, findings=(*action.findings, *evidence.findings), estimate=evidence.estimate
     )
     errors = tuple(f for f in evidence.findings if f.severity is Severity.ERROR)
+    if errors and action.action is ActionKind.PENDING:
+        # It keeps its queue (its StartImport may have reached AWS); apply will not start it
+        # should it turn out never sent (apply starts no action with an error finding).
+        names = ", ".join(sorted({f.code for f in errors}))
+        return replace(
+            action,
+            reason=f"{action.reason}; if never sent, preflight's {names} "
+            "keeps it from starting in this run",
+        )
     return _stopped(action, errors) if errors else action
+
+
+_WOULD = {
+    ActionKind.QUEUED: "start in its turn",
+    ActionKind.PENDING: "start once its unanswered StartImport is settled",
+}
 
 
 def _stopped(action: Action, errors: tuple[Finding, ...]) -> Action:
@@ -74,14 +109,24 @@ def _stopped(action: Action, errors: tuple[Finding, ...]) -> Action:
         if all(f in action.findings for f in errors)
         else (*action.findings, *errors)
     )
+    would = _WOULD.get(action.action, action.action.value)
     return replace(
         action,
         action=ActionKind.ATTENTION,
-        reason=f"would {action.action.value}, but preflight found {names} (see the findings); "
-        f"{way}",
+        reason=f"would {would}, but preflight found {names} (see the findings); {way}",
         findings=findings,
         queue_position=None,
         blocked_by=None,
+    )
+
+
+def _unknown(budget: float) -> Finding:
+    return Finding(
+        code=codes.OVER_BUDGET,
+        severity=Severity.ERROR,
+        message=f"its cost could not be estimated (see the preflight warning), so it cannot be "
+        f"held to the budget of ${budget:,.2f} (--max-cost / RECONCILE_MAX_COST)",
+        fix="Grant the listing permission preflight names, or run without --max-cost.",
     )
 
 

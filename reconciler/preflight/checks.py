@@ -80,7 +80,7 @@ def store_findings(
                 codes.STORE_NOT_FOUND,
                 Severity.ERROR,
                 f"no event data store {spec.destination} in account {spec.account}, "
-                f"Region {spec.region}",
+                f"Region {spec.region} ({store})",
                 "Check the destination ARN (aws cloudtrail list-event-data-stores).",
             )
         ]
@@ -277,6 +277,16 @@ def file_findings(spec: ImportSpec, files: Sequence[S3Object] | Unreadable) -> l
             "Restore them first (aws s3api restore-object), then plan again.",
         )
     ]
+
+
+def listing_incomplete(spec: ImportSpec, where: Sequence[str]) -> Finding:
+    return _finding(
+        codes.PREFLIGHT_INCOMPLETE,
+        Severity.WARNING,
+        f"the log files under {spec.source_uri} were not all found: {'; '.join(where[:3])}; "
+        "the size and cost are not estimated",
+        "Point the URI at the trail's AWSLogs/ folder (or deeper), so preflight lists only it.",
+    )
 
 
 def first_file_time(files: Sequence[S3Object] | Unreadable) -> datetime | None:

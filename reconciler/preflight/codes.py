@@ -84,7 +84,7 @@ CODES: dict[str, tuple[str, str]] = {
     OVER_BUDGET: (
         "error",
         "the run's estimated total is above --max-cost (RECONCILE_MAX_COST): every start of "
-        "the run gets it",
+        "the run gets it; so does a start whose cost could not be estimated",
     ),
     PREFLIGHT_ACCESS_DENIED: (
         "warning",
@@ -92,7 +92,8 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     PREFLIGHT_INCOMPLETE: (
         "warning",
-        "a preflight call failed (throttled, unreachable): that check was not made",
+        "a preflight call failed (throttled, unreachable), or the search for log files was cut "
+        "short: that check was not made",
     ),
     OVERLAPS_EXISTING_IMPORT: (
         "error",

@@ -29,6 +29,7 @@ from reconciler.ports import (
 from reconciler.preflight import checks
 from reconciler.preflight.estimate import estimate, price_per_gb
 from reconciler.preflight.layout import (
+    Selection,
     TimedFiles,
     Window,
     merged_windows,
@@ -51,6 +52,12 @@ class Candidate:
     files_completed: int | None = None
     failed_locations: tuple[str, ...] = ()
     failures_complete: bool = False  # failed_locations is every failed file
+
+
+@dataclass(frozen=True)
+class Listing:
+    files: list[S3Object]
+    incomplete: tuple[str, ...] = ()  # where the walk stopped short: the counts are a floor
 
 
 @dataclass(frozen=True)
@@ -109,27 +116,32 @@ class _Asker:
             lambda: self._reader(spec.account).role(spec.role_arn),
         )
 
-    def files(self, spec: ImportSpec) -> Answer[list[S3Object]]:
+    def files(self, spec: ImportSpec) -> Answer[Listing]:
         """The entry's files, from one listing of the span its window belongs to."""
         spans = self.spans.get((spec.account, spec.source_uri), {})
         start, end = spans.get((spec.start, spec.end), (spec.start, spec.end))
-        key = ("files", spec.account, spec.source_uri, str(start), str(end))
-        listed = self._once(key, lambda: TimedFiles(self._list(spec, start, end)))
+        key = ("files", spec.account, spec.bucket_region, spec.source_uri, str(start), str(end))
+        listed = self._once(key, lambda: self._timed(spec, start, end))
         if isinstance(listed, NotFound | Unreadable):
             return listed
-        return listed.within(spec.start, spec.end)
+        timed, incomplete = listed
+        return Listing(timed.within(spec.start, spec.end), tuple(incomplete))
 
-    def _list(
+    def _timed(
         self, spec: ImportSpec, start: datetime | None, end: datetime | None
-    ) -> list[S3Object]:
+    ) -> tuple[TimedFiles, list[str]]:
+        selection = self._list(spec, start, end)
+        return TimedFiles(selection.files), selection.incomplete
+
+    def _list(self, spec: ImportSpec, start: datetime | None, end: datetime | None) -> Selection:
         source = parse_source(spec.source_uri)
         if source is None:
-            return []
+            return Selection([], [])
         reader = self._reader(spec.account)
 
         def lister(prefix: str, delimiter: bool, start_after: str | None) -> Iterator[ListPage]:
             if delimiter:  # the layout above the dates: shared by every entry of the bucket
-                where = ("children", spec.account, source.bucket, prefix)
+                where = ("children", spec.account, spec.bucket_region, source.bucket, prefix)
                 pages = self._once(where, lambda: list(fetch(prefix, True, None)))
                 if isinstance(pages, NotFound | Unreadable):
                     raise pages
@@ -163,12 +175,14 @@ def _evidence(candidate: Candidate, asker: _Asker, settings: Settings, now: date
     bucket_name = source.bucket if source else spec.source_uri
     store = asker.store(spec)
     bucket = asker.bucket(spec, bucket_name)
-    files: Sequence[S3Object] | Unreadable
-    if isinstance(bucket, NotFound):
-        files = []  # bucket-not-found says it all
-    else:
+    files: Sequence[S3Object] | Unreadable = []  # bucket-not-found says it all
+    incomplete: tuple[str, ...] = ()
+    if not isinstance(bucket, NotFound):
         listed = asker.files(spec)
-        files = [] if isinstance(listed, NotFound) else listed
+        if isinstance(listed, Listing):
+            files, incomplete = listed.files, listed.incomplete
+        elif isinstance(listed, Unreadable):
+            files = listed
     management: Answer[str | None] = None
     if isinstance(store, StoreFacts) and store.organization:
         management = asker.management(spec.account)
@@ -177,10 +191,11 @@ def _evidence(candidate: Candidate, asker: _Asker, settings: Settings, now: date
         *checks.bucket_findings(spec, bucket),
         *checks.role_findings(spec, asker.role(spec)),
         *(checks.file_findings(spec, files) if not isinstance(bucket, NotFound) else []),
+        *([checks.listing_incomplete(spec, incomplete)] if incomplete else []),
     ]
     findings = checks.Ignored(spec.preflight.ignore).apply(findings)
-    cost: Estimate | None = None
-    if not isinstance(files, Unreadable):
+    cost: Estimate | None = None  # unknown: a budget then stops the start (over-budget)
+    if not isinstance(files, Unreadable) and not incomplete:
         billing = store.billing_mode if isinstance(store, StoreFacts) else None
         price = price_per_gb(spec.preflight.price_per_gb, settings.price_per_gb, billing)
         cost = _estimate(candidate, files, price)

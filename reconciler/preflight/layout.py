@@ -30,22 +30,20 @@ _YEAR = re.compile(r"^\d{4}$")
 _URI = re.compile(r"^s3://(?P<bucket>[^/]+)(?:/(?P<prefix>.*))?$")
 ROOT_SEARCH_DEPTH = 2  # prefixes searched for AWSLogs/ below a URI that does not name it
 ROOT_SEARCH_WIDTH = 100  # at most this many child prefixes per searched level
+ROOT_SEARCH_CALLS = 50  # and at most this many folder listings in all, above AWSLogs/
 
 
 @dataclass(frozen=True)
 class Source:
     bucket: str
-    prefix: str  # "" or ending in "/"
+    prefix: str  # as written: "", a folder ("logs/"), or a raw key prefix ("logs")
 
 
 def parse_source(uri: str) -> Source | None:
     match = _URI.match(uri)
     if match is None:
         return None
-    prefix = match["prefix"] or ""
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    return Source(match["bucket"], prefix)
+    return Source(match["bucket"], match["prefix"] or "")
 
 
 def file_time(key: str) -> datetime | None:
@@ -90,23 +88,34 @@ class Range:
         ]
 
 
+@dataclass
+class Selection:
+    """What a walk found; `incomplete` says where it stopped short (then counts are a floor)."""
+
+    files: list[S3Object]
+    incomplete: list[str]
+
+
 def select_files(
     source: Source, start: datetime | None, end: datetime | None, lister: Lister
-) -> list[S3Object]:
+) -> Selection:
     """The log files an import of `source` over [start, end] would read, in key order."""
-    window = Range.of(start, end)
-    return list(_from_level(source.prefix, _level_of(source.prefix), window, lister))
+    walk = _Walk(Range.of(start, end), lister)
+    files = list(walk.level(source.prefix, _level_of(source.prefix)))
+    return Selection(files, walk.incomplete)
 
 
 # Levels of the layout, from the URI's own prefix down to the files.
-ROOT, AWSLOGS, ORG, ACCOUNT, TRAIL, REGION, YEAR = (
-    "root", "awslogs", "org", "account", "trail", "region", "year"
+ROOT, AWSLOGS, ORG, ACCOUNT, TRAIL, REGION, YEAR, DEEPER = (
+    "root", "awslogs", "org", "account", "trail", "region", "year", "deeper"
 )  # fmt: skip
 
 
 def _level_of(prefix: str) -> str:
-    """Where in the layout a URI's prefix points (a prefix deeper than a year is a year's
-    listing narrowed by its own prefix, which works the same)."""
+    """Where in the layout a URI's prefix points. A raw key prefix (not ending in `/`) is
+    searched like the bucket's top: its child folders are what it names."""
+    if prefix and not prefix.endswith("/"):
+        return ROOT
     parts = [part for part in prefix.split("/") if part]
     if "AWSLogs" not in parts:
         return ROOT
@@ -122,54 +131,84 @@ def _level_of(prefix: str) -> str:
             levels.append(TRAIL)
         elif current == TRAIL:
             levels.append(REGION)
-        else:
+        elif current == REGION:
             levels.append(YEAR)
+        else:
+            levels.append(DEEPER)
     return levels[-1]
-
-
-def _children(prefix: str, lister: Lister) -> list[str]:
-    found: list[str] = []
-    for page in lister(prefix, True, None):
-        found.extend(page.prefixes)
-    return found
 
 
 def _name(child: str) -> str:
     return child.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _from_level(
-    prefix: str, level: str, window: Range, lister: Lister, depth: int = 0
-) -> Iterator[S3Object]:
-    if level == ROOT:
-        children = _children(prefix, lister)
-        if f"{prefix}AWSLogs/" in children:
-            yield from _from_level(f"{prefix}AWSLogs/", AWSLOGS, window, lister)
-        elif depth < ROOT_SEARCH_DEPTH:
-            for child in children[:ROOT_SEARCH_WIDTH]:
-                yield from _from_level(child, ROOT, window, lister, depth + 1)
-    elif level == AWSLOGS:
-        for child in _children(prefix, lister):
-            name = _name(child)
-            if name.startswith("o-"):
-                yield from _from_level(child, ORG, window, lister)
-            elif _ACCOUNT.match(name):
-                yield from _from_level(child, ACCOUNT, window, lister)
-    elif level == ORG:
-        for child in _children(prefix, lister):
-            if _ACCOUNT.match(_name(child)):
-                yield from _from_level(child, ACCOUNT, window, lister)
-    elif level == ACCOUNT:
-        yield from _from_level(f"{prefix}CloudTrail/", TRAIL, window, lister)
-    elif level == TRAIL:
-        for child in _children(prefix, lister):
-            yield from _from_level(child, REGION, window, lister)
-    elif level == REGION:
-        years = sorted(int(_name(c)) for c in _children(prefix, lister) if _YEAR.match(_name(c)))
-        for year in window.years(years):
-            yield from _year(f"{prefix}{year}/", year, window, lister)
-    else:  # YEAR, or deeper: list it as one span
-        yield from _span(prefix, None, window, lister)
+class _Walk:
+    def __init__(self, window: Range, lister: Lister) -> None:
+        self.window = window
+        self.lister = lister
+        self.incomplete: list[str] = []
+        self.searched = 0
+
+    def _children(self, prefix: str) -> list[str]:
+        found: list[str] = []
+        for page in self.lister(prefix, True, None):
+            found.extend(page.prefixes)
+        return found
+
+    def level(self, prefix: str, level: str, depth: int = 0) -> Iterator[S3Object]:
+        if level == ROOT:
+            yield from self._search(prefix, depth)
+        elif level == AWSLOGS:
+            for child in self._children(prefix):
+                name = _name(child)
+                if name.startswith("o-"):
+                    yield from self.level(child, ORG)
+                elif _ACCOUNT.match(name):
+                    yield from self.level(child, ACCOUNT)
+        elif level == ORG:
+            for child in self._children(prefix):
+                if _ACCOUNT.match(_name(child)):
+                    yield from self.level(child, ACCOUNT)
+        elif level == ACCOUNT:
+            yield from self.level(f"{prefix}CloudTrail/", TRAIL)
+        elif level == TRAIL:
+            for child in self._children(prefix):
+                yield from self.level(child, REGION)
+        elif level == REGION:
+            found = [_name(c) for c in self._children(prefix)]
+            years = sorted(int(name) for name in found if _YEAR.match(name))
+            for year in self.window.years(years):
+                yield from _year(f"{prefix}{year}/", year, self.window, self.lister)
+        elif level == YEAR:
+            name = _name(prefix)
+            if not _YEAR.match(name):
+                return
+            if self.window.years([int(name)]):
+                yield from _year(prefix, int(name), self.window, self.lister)
+        else:  # below a year: listed as one span, stopped at the range's end
+            yield from _span(prefix, None, self.window, self.lister)
+
+    def _search(self, prefix: str, depth: int) -> Iterator[S3Object]:
+        """Above AWSLogs/: every child folder may hold a trail (the sandbox, like the import,
+        reads any key below the URI in a CloudTrail folder), searched to a bounded depth."""
+        self.searched += 1
+        if self.searched > ROOT_SEARCH_CALLS:
+            self.incomplete.append(f"{prefix} was not searched ({ROOT_SEARCH_CALLS} folders were)")
+            return
+        children = self._children(prefix)
+        for child in children[:ROOT_SEARCH_WIDTH]:
+            level = AWSLOGS if _name(child) == "AWSLogs" else _level_of(child)
+            if level != ROOT:
+                yield from self.level(child, level)
+            elif depth < ROOT_SEARCH_DEPTH:
+                yield from self._search(child, depth + 1)
+            else:
+                self.incomplete.append(f"{child} is deeper than {ROOT_SEARCH_DEPTH} folders")
+        if len(children) > ROOT_SEARCH_WIDTH:
+            self.incomplete.append(
+                f"{prefix or 'the bucket'} has {len(children):,} folders; the first "
+                f"{ROOT_SEARCH_WIDTH} were searched"
+            )
 
 
 def _year(prefix: str, year: int, window: Range, lister: Lister) -> Iterator[S3Object]:
@@ -193,9 +232,9 @@ def _first_key_before(year_prefix: str, start: datetime) -> str:
     that sorts before every file of that minute (`ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHmmZ`
     without its `_UNIQUE` suffix). Account and Region come from the prefix itself."""
     parts = year_prefix.rstrip("/").split("/")
-    region, account = parts[-2], parts[-4]
+    region, trail, account = parts[-2], parts[-3], parts[-4]  # trail: CloudTrail, or -Insight
     day = start.strftime("%m/%d/")
-    return f"{year_prefix}{day}{account}_CloudTrail_{region}_{start.strftime('%Y%m%dT%H%M')}Z"
+    return f"{year_prefix}{day}{account}_{trail}_{region}_{start.strftime('%Y%m%dT%H%M')}Z"
 
 
 def _span(
