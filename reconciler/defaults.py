@@ -28,3 +28,10 @@ MAX_COST_LIMIT_USD = 1e12  # --max-cost takes finite values up to this
 # Trail files carry their delivery time, a few minutes after the events in them: an import
 # that ends this long before a store began ingesting live leaves a tiny gap, but no duplicates.
 LIVE_INGESTION_MARGIN_MINUTES = 15
+# The largest value each numeric flag takes (finite, so a typo such as `inf` is a usage error).
+MAX_SOCKET_TIMEOUT_SECONDS = 3600  # --cli-read-timeout, --cli-connect-timeout (0: forever)
+MAX_PENDING_GRACE_SECONDS = 7 * 86400
+MAX_WAIT_TIMEOUT_SECONDS = 30 * 86400  # --wait-timeout (0: forever)
+MAX_LOCK_TIMEOUT_SECONDS = 86400
+MAX_POLL_INTERVAL_SECONDS = 3600
+MAX_PARALLELISM = 256

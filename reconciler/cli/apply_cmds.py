@@ -25,6 +25,7 @@ from reconciler.cli.app import (
     state_option,
     timing_options,
 )
+from reconciler.cli.options import FiniteFloat
 from reconciler.errors import ExitCode
 
 if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
@@ -135,9 +136,10 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 @click.option("--wait", is_flag=True, help="Wait for imports, starting queued ones in turn.")
 @click.option(
     "--wait-timeout",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(0, defaults.MAX_WAIT_TIMEOUT_SECONDS),
     metavar="SECONDS",
-    help="Give up waiting after this long (exit 4).",
+    help="Give up waiting after this long (exit 4); 0 waits forever (the default), at most "
+    f"{defaults.MAX_WAIT_TIMEOUT_SECONDS // 86400} days.",
 )
 @click.option("--target", "targets", multiple=True, metavar="NAME", help="Apply only this entry.")
 @click.option(
@@ -155,7 +157,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 )
 @click.option(
     "--lock-timeout",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(0, defaults.MAX_LOCK_TIMEOUT_SECONDS),
     default=defaults.LOCK_TIMEOUT_SECONDS,
     show_default=True,
     metavar="SECONDS",
@@ -163,7 +165,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 )
 @click.option(
     "--poll-interval",
-    type=click.FloatRange(min=0.05),
+    type=FiniteFloat(0.05, defaults.MAX_POLL_INTERVAL_SECONDS),
     default=defaults.POLL_INTERVAL_SECONDS,
     show_default=True,
     metavar="SECONDS",
@@ -171,7 +173,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 )
 @click.option(
     "--parallelism",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=defaults.MAX_PARALLELISM),
     default=defaults.PARALLELISM,
     show_default=True,
     metavar="N",
@@ -268,7 +270,7 @@ def apply(
     )
     options = ApplyOptions(
         wait=wait,
-        wait_timeout=wait_timeout,
+        wait_timeout=wait_timeout or None,  # 0 waits forever, as the AWS CLI's timeouts
         stop_removed=stop_removed,
         poll_interval=poll_interval,
         parallelism=parallelism,

@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from reconciler.cli.app import execute
+from reconciler.cli.options import FiniteFloat
 from reconciler.errors import ExitCode, ReconcileError
 
 RETRY_ENTRY = "demo-west-copy-2026-01-07"
@@ -197,7 +198,7 @@ def _workdir(keep: str | None) -> Iterator[Path]:
 
 @click.command()
 @click.option(
-    "--speed", type=click.FloatRange(min=1), default=250, show_default=True,
+    "--speed", type=FiniteFloat(1, 1e6), default=250, show_default=True,
     help="Sandbox import speed in files per second.",
 )  # fmt: skip
 @click.option("--keep", metavar="DIR", help="Keep the demo's manifests and state in DIR.")
@@ -215,6 +216,9 @@ def demo(speed: float, keep: str | None, color: str) -> ExitCode:
       reconcile demo
       reconcile demo --keep ./demo   # look at the manifests and state afterwards
     """
+    from reconciler.cli.sandbox_cmds import require_sandbox
+
+    require_sandbox()
     from reconciler.sandbox.server import start_sandbox
 
     use_color = color == "on" or (color == "auto" and sys.stdout.isatty())

@@ -9,6 +9,7 @@ Global options work before or after the subcommand (`reconcile plan --debug` and
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -81,11 +82,39 @@ def _store(field_name: str, transform: Callable[[Any], Any] = lambda value: valu
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         if value is None or value is False:  # not given (0 and "" are real values)
             return
-        setattr(global_settings(ctx), field_name, transform(value))
+        try:
+            setattr(global_settings(ctx), field_name, transform(value))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
         if field_name == "debug" and value:
             _log_aws_calls()
 
     return callback
+
+
+def endpoint_url(value: str) -> str:
+    """`http(s)://host[:port][/path]`; anything else would reach botocore as a crash."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(value)
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or port == -1:
+        raise ValueError(
+            f"{value!r} is not an endpoint URL; write it as http://HOST:PORT (the sandbox: "
+            "http://127.0.0.1:5555) or https://HOST"
+        )
+    return value
+
+
+def region_name(value: str) -> str:
+    from reconciler.fields import REGION_RE
+
+    if not REGION_RE.match(value):
+        raise ValueError(f"{value!r} is not a Region name; write it like us-east-1")
+    return value
 
 
 def _log_aws_calls() -> None:
@@ -93,8 +122,42 @@ def _log_aws_calls() -> None:
     import logging
 
     logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_redact_secrets)
     for noisy in ("urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.INFO)
+
+
+# What --debug must never print: session tokens, signatures, secret keys (botocore logs its
+# request headers and, for STS, the credentials it is given).
+_SECRETS = [
+    (re.compile(r"(x-amz-security-token'?\s*[:=]\s*(?:b?')?)[^'\s,}]+", re.IGNORECASE), r"\1***"),
+    (re.compile(r"(Signature=)[0-9a-fA-F]+"), r"\1***"),
+    (re.compile(r"(X-Amz-Signature=)[0-9a-fA-F]+"), r"\1***"),
+    (re.compile(r"(<(SessionToken|SecretAccessKey)>)[^<]*"), r"\1***"),
+    (
+        re.compile(
+            r"""(["']?(?:SessionToken|SecretAccessKey|aws_session_token|aws_secret_access_key)"""
+            r"""["']?\s*[:=]\s*["']?)[^"',\s}]+"""
+        ),
+        r"\1***",
+    ),
+]
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redact_secrets(record: Any) -> bool:
+    try:
+        message = record.getMessage()
+    except Exception:  # a record that cannot be formatted is left to logging itself
+        return True
+    record.msg, record.args = redact(message), ()
+    return True
 
 
 def _check_query(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -161,14 +224,14 @@ def global_options(func: F) -> F:
             "--region",
             metavar="REGION",
             expose_value=False,
-            callback=_store("region"),
+            callback=_store("region", region_name),
             help="Default Region for commands that have no ARN to take it from.",
         ),
         click.option(
             "--endpoint-url",
             metavar="URL",
             expose_value=False,
-            callback=_store("endpoint_url"),
+            callback=_store("endpoint_url", endpoint_url),
             help="Send AWS calls to this endpoint, e.g. the sandbox (or AWS_ENDPOINT_URL).",
         ),
         click.option(
@@ -188,7 +251,7 @@ def global_options(func: F) -> F:
         ),
         click.option(
             "--cli-read-timeout",
-            type=click.FloatRange(min=0),
+            type=FiniteFloat(0, defaults.MAX_SOCKET_TIMEOUT_SECONDS),
             metavar="SECONDS",
             expose_value=False,
             callback=_store("read_timeout"),
@@ -196,7 +259,7 @@ def global_options(func: F) -> F:
         ),
         click.option(
             "--cli-connect-timeout",
-            type=click.FloatRange(min=0),
+            type=FiniteFloat(0, defaults.MAX_SOCKET_TIMEOUT_SECONDS),
             metavar="SECONDS",
             expose_value=False,
             callback=_store("connect_timeout"),
@@ -222,7 +285,7 @@ def timing_options(func: F) -> F:
     """--retry-backoff and --pending-grace: the planner's two clocks, shared by plan and apply."""
     func = click.option(
         "--pending-grace",
-        type=click.FloatRange(min=0),
+        type=FiniteFloat(0, defaults.MAX_PENDING_GRACE_SECONDS),
         default=defaults.PENDING_GRACE_SECONDS,
         show_default=True,
         metavar="SECONDS",
@@ -232,7 +295,7 @@ def timing_options(func: F) -> F:
     )(func)
     return click.option(
         "--retry-backoff",
-        type=click.FloatRange(min=0),
+        type=FiniteFloat(0, defaults.MAX_RETRY_BACKOFF_SECONDS),
         default=defaults.RETRY_BACKOFF_SECONDS,
         show_default=True,
         metavar="SECONDS",
@@ -325,12 +388,17 @@ class FiniteFloat(click.ParamType):  # type: ignore[type-arg]
         too_low = number <= self.low if self.low_open else number < self.low
         if number != number or too_low or number > self.high:  # nan != nan
             side = ">" if self.low_open else ">="
+            low, high = _number(self.low), _number(self.high)
             self.fail(
-                f"{value} must be a finite number {side} {self.low:g} and <= {self.high:g}",
+                f"{value} must be a finite number {side} {low} and <= {high}",
                 param,
                 ctx,
             )
         return number
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if value == int(value) else f"{value:g}"
 
 
 @dataclass(frozen=True)

@@ -13,23 +13,51 @@ from typing import Any
 
 import click
 
+from reconciler.cli.options import FiniteFloat
+
 
 @click.group(name="sandbox")
 def sandbox() -> None:
     """A local CloudTrail Lake (with imports) on moto, for demos and tests."""
 
 
+def require_sandbox() -> None:
+    """The sandbox runs on moto, an optional extra: say which one when it is missing."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError as exc:
+        from reconciler.errors import UsageError
+
+        raise UsageError(
+            f"the sandbox needs moto's server, which is not installed ({exc}); install the "
+            "sandbox extra: pip install 'reconcile[sandbox]' (from a clone: pip install -e "
+            "'.[sandbox]')."
+        ) from None
+
+
 @sandbox.command()
-@click.option("--port", type=int, default=5555, show_default=True, help="0 picks a free port.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=5555,
+    show_default=True,
+    help="0 picks a free port.",
+)
 @click.option("--seed", is_flag=True, help="Create the demo bucket, role and event data stores.")
-@click.option("--speed", type=float, default=20.0, show_default=True, help="Files per second.")
-@click.option("--init-seconds", type=float, default=1.0, show_default=True,
+@click.option(
+    "--speed",
+    type=FiniteFloat(0, 1e6, low_open=True),
+    default=20.0,
+    show_default=True,
+    help="Files per second.",
+)
+@click.option("--init-seconds", type=FiniteFloat(0, 3600), default=1.0, show_default=True,
               help="How long a started import stays INITIALIZING.")  # fmt: skip
-@click.option("--latency", "latency_ms", type=float, default=0.0, metavar="MS",
+@click.option("--latency", "latency_ms", type=FiniteFloat(0, 60_000), default=0.0, metavar="MS",
               help="Delay every CloudTrail call by MS milliseconds.")  # fmt: skip
-@click.option("--throttle", type=click.FloatRange(0, 1), default=0.0, metavar="FRACTION",
+@click.option("--throttle", type=FiniteFloat(0, 1), default=0.0, metavar="FRACTION",
               help="Answer this fraction of CloudTrail calls: Throttling.")  # fmt: skip
-@click.option("--lose-start-responses", type=click.FloatRange(0, 1), default=0.0,
+@click.option("--lose-start-responses", type=FiniteFloat(0, 1), default=0.0,
               metavar="FRACTION",
               help="Fraction of StartImport: start, then answer 500.")  # fmt: skip
 @click.option("--fault-seed", type=int, default=None, envvar="RECONCILE_SANDBOX_FAULT_SEED",
@@ -43,7 +71,7 @@ def sandbox() -> None:
               help="How imports echo Destinations, S3LocationUri and times: as sent "
                    "(exact), or store ID, URI slash toggled, EndEventTime at .999 s "
                    "(normalised).")  # fmt: skip
-@click.option("--store-ready-seconds", type=click.FloatRange(min=0), default=0.0,
+@click.option("--store-ready-seconds", type=FiniteFloat(0, 86400), default=0.0,
               show_default=True, metavar="SECONDS",
               help="A new event data store stays CREATED (imports refused) this long.")  # fmt: skip
 def serve(
@@ -52,6 +80,7 @@ def serve(
     ongoing_scope: str, echo: str, store_ready_seconds: float,
 ) -> None:  # fmt: skip
     """Serve S3, IAM, STS, DynamoDB and CloudTrail Lake on 127.0.0.1 until interrupted."""
+    require_sandbox()
     from reconciler.sandbox import seed as seeding
     from reconciler.sandbox.server import start_sandbox
 

@@ -15,6 +15,7 @@ from reconciler.cli.app import (
     open_store,
     state_option,
 )
+from reconciler.cli.options import FiniteFloat
 from reconciler.cli.tables import (
     echo_json,
     no_records,
@@ -49,7 +50,7 @@ def state_group() -> None:
 def lock_timeout_option(func: Any) -> Any:
     return click.option(
         "--lock-timeout",
-        type=click.FloatRange(min=0),
+        type=FiniteFloat(0, defaults.MAX_LOCK_TIMEOUT_SECONDS),
         default=defaults.LOCK_TIMEOUT_SECONDS,
         show_default=True,
         metavar="SECONDS",

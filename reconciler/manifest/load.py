@@ -89,6 +89,17 @@ def find_manifest_files(paths: Sequence[str]) -> tuple[list[str], list[Problem]]
             found.extend(inside)
         elif path.is_file():
             found.append(str(path))
+        elif path.exists():
+            problems.append(
+                Problem(
+                    given,
+                    1,
+                    1,
+                    "",
+                    "is not a regular file or a folder (a FIFO, device or socket would be read "
+                    "forever); give a manifest file or a folder of them",
+                )
+            )
         else:
             problems.append(Problem(given, 1, 1, "", "no such file or directory"))
     unique = sorted(set(found))

@@ -9,11 +9,13 @@ Two entry shapes exist (DESIGN.md, "Manifests (Pinned)"): the friendly one, whic
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -21,6 +23,7 @@ from pydantic import (
     StrictInt,
     Tag,
 )
+from pydantic_core import PydanticCustomError
 
 from reconciler.defaults import MAX_PRICE_PER_GB
 from reconciler.fields import (
@@ -201,10 +204,24 @@ class AccountAccess(_Model):
 AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
 
 
+def _version(value: Any) -> Any:
+    """`version: true` and `version: 1.0` are not 1 (pydantic's lax mode would take both)."""
+    if type(value) is not int:
+        raise PydanticCustomError(
+            "version",
+            "must be the number 1, not {value}",
+            {"value": json.dumps(value, default=str)},
+        )
+    return value
+
+
+Version = Annotated[Literal[1], BeforeValidator(_version)]
+
+
 class ManifestDocument(_Model):
     """A whole manifest file."""
 
-    version: Literal[1] = Field(description="Manifest format version; must be 1.")
+    version: Version = Field(description="Manifest format version; must be 1.")
     defaults: Defaults | None = None
     imports: list[ImportEntry] = Field(default_factory=list)
     accounts: dict[AccountId, AccountAccess] | None = Field(
@@ -217,7 +234,7 @@ class ManifestDocument(_Model):
 class ManifestHeader(_Model):
     """The top level without its entries, so each entry can be checked on its own."""
 
-    version: Literal[1]
+    version: Version
     defaults: Defaults | None = None
     imports: list[Any] = Field(default_factory=list)
     accounts: dict[AccountId, AccountAccess] | None = None

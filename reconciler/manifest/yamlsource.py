@@ -211,7 +211,13 @@ class _Builder:
             # Timestamps stay text: the time fields parse them anyway, with our own rules.
             if node.tag in _TEXT_TAGS:
                 return node.value
-            return self.loader.construct_object(node, True)
+            try:
+                return self.loader.construct_object(node, True)
+            except ValueError:  # e.g. an integer longer than Python converts (4,300 digits)
+                raise YamlProblem(
+                    f"the value of {len(node.value):,} characters is not a usable number",
+                    _mark(node),
+                ) from None
         done = self.built.get(id(node))
         if done is not None:
             return done  # an alias: the same object, as PyYAML gives it

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -66,6 +67,11 @@ class LocalStateStore:
 
     def _read_bytes(self) -> bytes | None:
         try:
+            if not stat.S_ISREG(self.path.stat().st_mode):  # a FIFO would block apply forever
+                raise StateError(
+                    f"state {self.describe()} is not a regular file (a FIFO, device or "
+                    "folder); point --state (or RECONCILE_STATE) at a file, or at a new path."
+                )
             return self.path.read_bytes()
         except FileNotFoundError:
             return None
@@ -115,7 +121,13 @@ class LocalStateStore:
         return new
 
     def _make_directory(self) -> None:
-        self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        """A new state folder is 0700 whatever the umask (mkdir's mode is masked by it); an
+        existing folder is left as its owner set it."""
+        folder = self.path.parent
+        if folder.is_dir():
+            return
+        folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        os.chmod(folder, DIR_MODE)
 
     # -- locking -------------------------------------------------------------------------
 

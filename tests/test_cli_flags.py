@@ -1,0 +1,126 @@
+"""Typos are usage errors that name the flag or field, never "internal error" (issue 13)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import invoke
+
+# (command line, what the error must name)
+BAD_FLAGS = [
+    (["plan", "--endpoint-url", "127.0.0.1:5555"], "--endpoint-url"),
+    (["plan", "--endpoint-url", "notaurl"], "--endpoint-url"),
+    (["plan", "--endpoint-url", "http://127.0.0.1:99999"], "--endpoint-url"),
+    (["plan", "--region", "no such!"], "--region"),
+    (["plan", "--retry-backoff", "inf"], "--retry-backoff"),
+    (["plan", "--retry-backoff", "7200"], "--retry-backoff"),
+    (["plan", "--pending-grace", "nan"], "--pending-grace"),
+    (["plan", "--cli-read-timeout", "inf"], "--cli-read-timeout"),
+    (["plan", "--cli-connect-timeout", "-1"], "--cli-connect-timeout"),
+    (["apply", "--wait-timeout", "nan"], "--wait-timeout"),
+    (["apply", "--wait-timeout", "1e99"], "--wait-timeout"),
+    (["apply", "--lock-timeout", "inf"], "--lock-timeout"),
+    (["apply", "--poll-interval", "0"], "--poll-interval"),
+    (["apply", "--parallelism", "100000"], "--parallelism"),
+    (["state", "rm", "x", "--lock-timeout", "nan"], "--lock-timeout"),
+    (["sandbox", "serve", "--speed", "nan"], "--speed"),
+    (["sandbox", "serve", "--port", "70000"], "--port"),
+    (["sandbox", "serve", "--latency", "inf"], "--latency"),
+    (["demo", "--speed", "inf"], "--speed"),
+]
+
+
+@pytest.mark.parametrize(("args", "names"), BAD_FLAGS)
+def test_a_bad_flag_value_is_a_usage_error_naming_it(
+    args: list[str], names: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = invoke(args, capsys)
+    assert code == 1 and names in err
+    assert "internal error" not in err and "Traceback" not in err
+
+
+def _manifest(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("version: 1\nimports:\n  - name: a\n    retry: {max_attempts: " + "9" * 5000 + "}\n",
+         "m.yaml:4:"),
+        ("version: true\nimports: []\n", "version: must be the number 1, not true"),
+        ("version: 1.0\nimports: []\n", "version: must be the number 1, not 1.0"),
+    ],
+)  # fmt: skip
+def test_bad_manifest_values_are_problems_with_a_position(
+    tmp_path: Path, text: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = invoke(["validate", _manifest(tmp_path, text)], capsys)
+    assert code == 1 and says in err and "internal error" not in err
+
+
+def test_a_fifo_is_refused_as_a_manifest_and_as_state(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    code, _, err = invoke(["validate", str(fifo)], capsys)
+    assert code == 1 and "not a regular file" in err
+    code, _, err = invoke(["state", "list", "--state", str(fifo)], capsys)
+    assert code == 1 and "not a regular file" in err
+
+
+def test_validate_json_is_json_even_when_nothing_is_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    code, out, _ = invoke(["validate", "--json", str(tmp_path / "missing")], capsys)
+    assert code == 1 and json.loads(out)["valid"] is False
+
+
+def test_a_new_state_folder_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    from reconciler.state.document import StateDocument
+    from reconciler.state.local import LocalStateStore
+
+    old = os.umask(0o022)
+    try:
+        store = LocalStateStore(tmp_path / "fresh" / "state.json")
+        with store.lock("test"):
+            store.write(StateDocument.empty())
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o700
+
+
+def test_without_moto_the_sandbox_says_which_extra_to_install() -> None:
+    code = (
+        "import sys; sys.modules['moto.server'] = None\n"
+        "from reconciler.cli.app import execute\n"
+        "sys.exit(execute(['sandbox', 'serve', '--port', '0']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "pip install 'reconcile[sandbox]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_never_prints_secrets() -> None:
+    from reconciler.cli.options import redact
+
+    line = (
+        "{'X-Amz-Security-Token': b'FQoGZXIvYXdzEXAMPLE', 'Authorization': b'AWS4-HMAC-SHA256 "
+        "Credential=AKIDEXAMPLE/20261202/us-east-1/sts/aws4_request, SignedHeaders=host, "
+        "Signature=0123456789abcdef'} <SessionToken>tok</SessionToken>"
+    )
+    shown = redact(line)
+    assert "FQoGZXIvYXdzEXAMPLE" not in shown and "0123456789abcdef" not in shown
+    assert "tok<" not in shown and "Credential=AKIDEXAMPLE" in shown
