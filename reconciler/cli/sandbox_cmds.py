@@ -22,17 +22,9 @@ def sandbox() -> None:
 
 
 def require_sandbox() -> None:
-    """The sandbox runs on moto, an optional extra: say which one when it is missing."""
-    try:
-        import moto.server  # noqa: F401
-    except ImportError as exc:
-        from reconciler.errors import UsageError
+    from reconciler.sandbox.available import require_moto
 
-        raise UsageError(
-            f"the sandbox needs moto's server, which is not installed ({exc}); install the "
-            "sandbox extra: pip install 'reconcile[sandbox]' (from a clone: pip install -e "
-            "'.[sandbox]')."
-        ) from None
+    require_moto()
 
 
 @sandbox.command()
