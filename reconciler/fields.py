@@ -75,9 +75,20 @@ def check_region(value: Any) -> str:
     return text
 
 
+MAX_S3_KEY = 1024  # S3's limit on a key, and so on a prefix
+MAX_S3_URI = len("s3://") + 63 + 1 + MAX_S3_KEY
+
+
 def check_s3_uri(value: Any) -> str:
     """`s3://bucket[/prefix]`, kept exactly as written: it is part of an import's identity."""
     text = _require_str(value, "an S3 URI")
+    prefix = text.split("/", 3)[3] if text.count("/") >= 3 else ""
+    if len(text) > MAX_S3_URI or len(prefix.encode()) > MAX_S3_KEY:
+        raise _fail(
+            "s3_uri",
+            f"S3 URI of {len(text):,} characters ({text[:40]!r}...) is too long: an S3 prefix "
+            f"has at most {MAX_S3_KEY:,} bytes",
+        )
     if not text.startswith("s3://"):
         raise _fail("s3_uri", f"must be an S3 URI like s3://BUCKET/PREFIX/; got {text!r}")
     bucket = text[len("s3://") :].split("/", 1)[0]

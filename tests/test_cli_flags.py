@@ -124,3 +124,69 @@ def test_debug_never_prints_secrets() -> None:
     shown = redact(line)
     assert "FQoGZXIvYXdzEXAMPLE" not in shown and "0123456789abcdef" not in shown
     assert "tok<" not in shown and "Credential=AKIDEXAMPLE" in shown
+
+
+COMMANDS = [
+    ["validate"], ["plan"], ["show"], ["apply"], ["status"], ["failures"], ["state", "list"],
+    ["state", "show"], ["state", "history"], ["state", "mv"], ["state", "rm"],
+    ["state", "resolve"], ["state", "force-unlock"], ["adopt"], ["schema"], ["demo"],
+    ["sandbox", "serve"], ["sandbox", "stats"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_help_has_examples_kept_as_written(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = invoke([*command, "--help"], capsys)
+    assert code == 0 and "\\b" not in out
+    examples = out.split("Examples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert examples and all(
+        line.startswith("    reconcile ") or line.startswith("    RECONCILE_") for line in examples
+    ), examples
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"format_version": True}, "format_version"),
+        ({"serial": -5}, "serial"),
+        ({"serial": True}, "serial"),
+        ({"record": {"import_id": 5}}, "import_id"),
+        ({"record": {"final": "yes"}}, "final"),
+    ],
+)
+def test_state_values_of_the_wrong_type_are_refused(
+    tmp_path: Path, change: dict[str, object], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    record = {
+        "manifest_file": "m.yaml",
+        "identity": {"destination": "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/x",
+                     "source_uri": "s3://b", "start": None, "end": None},
+        "attributes": {"bucket_region": "us-east-1", "role_arn": "arn:aws:iam::123456789012:role/r",
+                       "retry": {"max_attempts": 3, "stopped": False}},
+        "spec_hash": "0" * 64,
+        **change.pop("record", {}),  # type: ignore[dict-item]
+    }  # fmt: skip
+    document = {"format_version": 1, "lineage": "l", "serial": 1, "imports": {"a": record}}
+    document.update(change)
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(document))
+    code, _, err = invoke(["state", "list", "--state", str(path)], capsys)
+    assert code == 1 and says in err and "internal error" not in err
+
+
+def test_a_source_uri_longer_than_s3_allows_is_refused_briefly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uri = "s3://bucket/" + "a" * 7_000_000
+    text = (
+        "version: 1\nimports:\n  - name: a\n"
+        "    destination: arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/x\n"
+        f"    source: {{uri: '{uri}', bucket_region: us-east-1,\n"
+        "             role_arn: 'arn:aws:iam::123456789012:role/r'}\n"
+    )
+    code, _, err = invoke(["validate", _manifest(tmp_path, text)], capsys)
+    assert code == 1 and "too long" in err and len(err) < 2_000

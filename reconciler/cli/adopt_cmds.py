@@ -83,6 +83,7 @@ def adopt(
       reconcile adopt --region us-east-1 --region us-west-2 --out manifests/adopted.yaml
       reconcile adopt --destination arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/ID
       reconcile adopt --out manifests/adopted.yaml --force --endpoint-url http://127.0.0.1:4566
+
     Then review the file, `reconcile validate`, `reconcile plan` (adopt only), `reconcile apply`.
     """
     from reconciler.adopt import (
@@ -141,8 +142,11 @@ def adopt(
         click.echo(text, nl=False)
     for item in (*skipped, *adoption.skipped):
         click.echo(f"Skipped {item.import_id} ({item.region}): {item.reason}", err=True)
+    wrote = len(adoption.entries)
+    listed = len(found) + len(skipped)
     click.echo(
-        f"Wrote {len(adoption.entries)} entries for {len(found) + len(skipped)} imports in "
+        f"Wrote {wrote} {'entry' if wrote == 1 else 'entries'} for {listed} "
+        f"{'import' if listed == 1 else 'imports'} in "
         f"{', '.join(all_regions)} to {out or 'stdout'}; run `reconcile plan` next: it should "
         "show adopt, never create.",
         err=True,

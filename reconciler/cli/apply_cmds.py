@@ -224,7 +224,7 @@ def apply(
     more: an import with the same identity is adopted, one that overlaps what the store holds
     stops the start. An unanswered StartImport is never sent again blindly.
 
-    \\b
+    \b
     Examples:
       reconcile apply --endpoint-url http://127.0.0.1:5555
       reconcile plan --out pr.plan && reconcile apply --plan pr.plan --auto-approve

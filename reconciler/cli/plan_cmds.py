@@ -144,6 +144,12 @@ def show(ctx: click.Context, planfile: str, as_json: bool, as_markdown: bool) ->
     """Render a saved plan (from `plan --out`) as text, --json or --markdown.
 
     Makes no AWS call and reads no state: it shows the plan exactly as it was made.
+
+    \b
+    Examples:
+      reconcile show pr.plan
+      reconcile show pr.plan --markdown > plan.md   # the pull-request comment
+      reconcile show pr.plan --json | jq '.summary'
     """
     from reconciler.plan.saved import read_plan_file
 

@@ -71,7 +71,14 @@ def serve(
     throttle: float, lose_start_responses: float, fault_seed: int | None,
     ongoing_scope: str, echo: str, store_ready_seconds: float,
 ) -> None:  # fmt: skip
-    """Serve S3, IAM, STS, DynamoDB and CloudTrail Lake on 127.0.0.1 until interrupted."""
+    """Serve S3, IAM, STS, DynamoDB and CloudTrail Lake on 127.0.0.1 until interrupted.
+
+    \b
+    Examples:
+      reconcile sandbox serve --seed --port 5555
+      reconcile sandbox serve --seed --speed 200 --throttle 0.1   # fast, with throttling
+      reconcile plan manifests/examples --endpoint-url http://127.0.0.1:5555   # elsewhere
+    """
     require_sandbox()
     from reconciler.sandbox import seed as seeding
     from reconciler.sandbox.server import start_sandbox
@@ -120,7 +127,13 @@ def _catch_stop_signals() -> _StopRequest:
               help="The sandbox, e.g. http://127.0.0.1:5555.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats(endpoint_url: str, as_json: bool) -> None:
-    """Per event data store: events ingested and eventIDs ingested more than once."""
+    """Per event data store: events ingested and eventIDs ingested more than once.
+
+    \b
+    Examples:
+      reconcile sandbox stats --endpoint-url http://127.0.0.1:5555
+      reconcile sandbox stats --endpoint-url http://127.0.0.1:5555 --json
+    """
     import urllib.request
 
     url = endpoint_url.rstrip("/") + "/_reconcile/stats"

@@ -116,6 +116,11 @@ def schema() -> ExitCode:
     Point your editor at it with a first line such as
     `# yaml-language-server: $schema=../manifest.schema.json` for completion and checks while
     you type. A copy is committed as `manifest.schema.json`.
+
+    \b
+    Examples:
+      reconcile schema > manifest.schema.json
+      reconcile schema | jq '.properties.imports'
     """
     from reconciler.manifest.schema import manifest_schema_json
 

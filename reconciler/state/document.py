@@ -72,7 +72,7 @@ class Attempt:
             at=_required_time(data["at"]),
             kind=AttemptKind(str(data["kind"])),
             outcome=StartResult(str(data["outcome"])),
-            import_id=data.get("import_id"),
+            import_id=_id_or_none(data.get("import_id")),
             error=data.get("error"),
             code=data.get("code"),
         )
@@ -94,7 +94,7 @@ class Intent:
         return cls(
             kind=AttemptKind(str(data["kind"])),
             at=_required_time(data["at"]),
-            import_id=data.get("import_id"),
+            import_id=_id_or_none(data.get("import_id")),
         )
 
 
@@ -184,10 +184,10 @@ class ImportRecord:
             max_attempts=int(attributes["retry"]["max_attempts"]),
             retry_stopped=bool(attributes["retry"]["stopped"]),
             spec_hash=str(data["spec_hash"]),
-            import_id=data.get("import_id"),
-            status=data.get("status"),
+            import_id=_id_or_none(data.get("import_id")),
+            status=_text_or_none(data.get("status"), "status"),
             statistics={str(k): int(v) for k, v in statistics.items()} if statistics else None,
-            final=bool(data.get("final", False)),
+            final=_flag(data.get("final", False), "final"),
             attempts=tuple(Attempt.from_json(a) for a in data.get("attempts", ())),
             next_retry_at=_parse_time(data.get("next_retry_at")),
             intent=Intent.from_json(data["intent"]) if data.get("intent") else None,
@@ -289,13 +289,13 @@ class StateDocument:
                 f"understands ({STATE_FORMAT_VERSION}). Upgrade reconcile; the state was left "
                 "untouched."
             )
-        if version != STATE_FORMAT_VERSION:
+        if type(version) is not int or version != STATE_FORMAT_VERSION:  # true is not 1
             raise StateError(f"state {source} has no valid format_version; refusing to use it.")
         try:
             lineage = document["lineage"]
             serial = document["serial"]
-            if not isinstance(lineage, str) or not isinstance(serial, int):
-                raise TypeError("lineage must be a string and serial an integer")
+            if not isinstance(lineage, str) or type(serial) is not int or serial < 0:
+                raise TypeError("lineage must be a string and serial a whole number >= 0")
             records = {
                 str(name): ImportRecord.from_json(str(name), data)
                 for name, data in document["imports"].items()
@@ -316,3 +316,20 @@ class StateDocument:
             imports=MappingProxyType(records),
             foreign=MappingProxyType(foreign),
         )
+
+
+def _text_or_none(value: Any, field: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{field} must be a string or null, not {value!r}")
+    return value
+
+
+def _id_or_none(value: Any) -> str | None:
+    """An ImportId as AWS writes it (a string), or none: `import_id: 5` is a damaged file."""
+    return _text_or_none(value, "import_id")
+
+
+def _flag(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{field} must be true or false, not {value!r}")
+    return value

@@ -113,9 +113,10 @@ class LocalStateStore:
                 _atomic_write(self.backup_path, raw)
             _atomic_write(self.path, payload.encode("utf-8"))
         except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
             raise StateError(
-                f"state {source} could not be written ({exc.strerror or exc}: "
-                f"{exc.filename}); the previous version is unchanged."
+                f"state {source} could not be written ({exc.strerror or exc}{where}); the "
+                "previous version is unchanged."
             ) from None
         self._last_seen = (new.lineage, new.serial)
         return new
