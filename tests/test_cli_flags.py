@@ -190,3 +190,22 @@ def test_a_source_uri_longer_than_s3_allows_is_refused_briefly(
     )
     code, _, err = invoke(["validate", _manifest(tmp_path, text)], capsys)
     assert code == 1 and "too long" in err and len(err) < 2_000
+
+
+def test_a_start_that_never_connected_is_refused_not_unknown() -> None:
+    """Nothing was sent, so nothing can have started: no intent left to wait out."""
+    import socket
+
+    from reconciler.aws.session import ClientFactory
+    from reconciler.aws.writer import LakeWriter
+    from reconciler.outcomes import StartResult
+    from reconciler.ports import StartRequest
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    writer = LakeWriter(ClientFactory(region="us-east-1", endpoint_url=f"http://127.0.0.1:{port}"))
+    outcome = writer.start_import(
+        StartRequest(region="us-east-1", import_id="0b5c4a3e-1111-2222-3333-444455556666")
+    )
+    assert outcome.kind is StartResult.REFUSED and outcome.code == "EndpointConnectionError"

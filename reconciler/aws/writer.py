@@ -5,8 +5,8 @@ retries (ClientFactory.cloudtrail_start_import), and every outcome says what we 
 `started` (we have the ImportId), `refused` (AWS said no before starting anything:
 AccountHasOngoingImportException, throttling, a store not usable yet), `rejected` (a request
 error such as a missing bucket: nothing started, and trying again will not help), or
-`unknown` (a timeout, a lost connection or a 5xx: the import may or may not exist, DESIGN.md
-"Apply safety").
+`unknown` (a read timeout, a lost connection or a 5xx: the import may or may not exist,
+DESIGN.md "Apply safety"). A connection that was never made counts as refused: nothing was sent.
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ class LakeWriter:
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
             NoCredentialsError,
             ParamValidationError,
         )
@@ -79,6 +81,10 @@ class LakeWriter:
             return StartOutcome(StartResult.REJECTED, code="NoCredentials", message=str(exc))
         except ParamValidationError as exc:  # refused by botocore before sending
             return StartOutcome(StartResult.REJECTED, code="ParamValidation", message=str(exc))
+        except (EndpointConnectionError, ConnectTimeoutError) as exc:
+            # No connection was made (refused, unresolvable, connect timeout): nothing was
+            # sent, so nothing can have started; the queue need not wait out the grace window.
+            return StartOutcome(StartResult.REFUSED, code=type(exc).__name__, message=str(exc))
         except BotoCoreError as exc:
             # Timeouts and lost connections: the request may have reached AWS.
             return StartOutcome(StartResult.UNKNOWN, code=type(exc).__name__, message=str(exc))
