@@ -35,3 +35,5 @@ MAX_WAIT_TIMEOUT_SECONDS = 30 * 86400  # --wait-timeout (0: forever)
 MAX_LOCK_TIMEOUT_SECONDS = 86400
 MAX_POLL_INTERVAL_SECONDS = 3600
 MAX_PARALLELISM = 256
+PROGRESS_LOG_SECONDS = 30.0  # off a terminal, apply --wait logs an import's progress this often
+PROGRESS_LOG_STEP = 0.25  # or when this share more of its prefixes is done

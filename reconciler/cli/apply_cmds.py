@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,8 @@ class ProgressEvents:
 
     def __init__(self, settings: GlobalSettings, quiet_stdout: bool) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bars
 
         stream = sys.stderr if quiet_stdout else sys.stdout
         color = settings.use_color(stream)
@@ -48,7 +50,7 @@ class ProgressEvents:
             file=stream, highlight=False, no_color=not color, force_terminal=color or None
         )
         self.live = self.console.is_terminal
-        self.bars = Progress(
+        self.bars = Bars(
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.fields[detail]}"),
@@ -58,6 +60,10 @@ class ProgressEvents:
         )
         self.tasks: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # Off a terminal (CI logs): one line per event, progress at most every
+        # PROGRESS_LOG_SECONDS or PROGRESS_LOG_STEP of the prefixes, and each final status.
+        self.logged: dict[str, tuple[float, float, str]] = {}  # name -> (time, share, status)
+        self.final: dict[str, Progress] = {}
 
     def __enter__(self) -> ProgressEvents:
         if self.live:
@@ -75,6 +81,7 @@ class ProgressEvents:
 
     def progress(self, name: str, progress: Progress) -> None:
         if not self.live:
+            self._log(name, progress)
             return
         found = progress.prefixes_found or 0
         done = progress.prefixes_completed or 0
@@ -94,6 +101,46 @@ class ProgressEvents:
                 completed=found if finished and found else (1 if finished else done),
                 detail=detail,
             )
+
+    def _log(self, name: str, progress: Progress) -> None:
+        finished = progress.status in FINAL_STATUSES
+        found = progress.prefixes_found or 0
+        share = (progress.prefixes_completed or 0) / found if found else 0.0
+        now = time.monotonic()
+        with self._lock:
+            if finished:
+                if name in self.final:
+                    return
+                self.final[name] = progress
+            else:
+                last = self.logged.get(name)
+                if last is not None:
+                    at, logged_share, status = last
+                    due = status != progress.status
+                    due = due or now - at >= defaults.PROGRESS_LOG_SECONDS
+                    if not (due or share - logged_share >= defaults.PROGRESS_LOG_STEP):
+                        return
+            self.logged[name] = (now, share, progress.status)
+            line = f"{name}: {progress_line(progress)}"
+            self.console.print(line, markup=False, soft_wrap=True)
+
+
+FINAL_STATUSES = ("COMPLETED", "FAILED", "STOPPED")
+
+
+def progress_line(progress: Progress) -> str:
+    """`IN_PROGRESS 3 of 10 prefixes (30%), 1,200 files, 48,311 events, 2 failed`."""
+    parts = [progress.status]
+    found = progress.prefixes_found or 0
+    if found:
+        done = progress.prefixes_completed or 0
+        parts.append(f"{done:,} of {found:,} prefixes ({100 * done // found}%),")
+    parts.append(f"{progress.files_completed or 0:,} files,")
+    parts.append(f"{progress.events_completed or 0:,} events")
+    if progress.failed_entries:
+        parts[-1] += ","
+        parts.append(f"{progress.failed_entries:,} failed")
+    return " ".join(parts)
 
 
 def _confirm(plan: Plan, auto_approve: bool, no_input: bool) -> bool:
@@ -311,6 +358,8 @@ def apply(
         emit_json(settings, render(result.plan, "json", False))
     else:
         _print_outcomes(result)
+        if wait:
+            _print_statuses(result, events.final)
     if result.interrupted:
         raise KeyboardInterrupt
     if result.errors:
@@ -320,6 +369,32 @@ def apply(
     if result.attention:
         return ExitCode.ATTENTION
     return ExitCode.OK
+
+
+def _print_statuses(result: ApplyResult, final: dict[str, Progress]) -> None:
+    """After --wait: how each import this run followed ended, and what is left for later."""
+    from collections import Counter
+
+    from reconciler.outcomes import ApplyOutcome
+    from reconciler.plan.types import ActionKind
+
+    if final:
+        counts = Counter(progress.status for progress in final.values())
+        parts = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        click.echo(f"Imports followed: {parts}.")
+    started = {ApplyOutcome.STARTED, ApplyOutcome.RETRIED}
+    left = [
+        action.name
+        for action in result.plan.actions
+        if action.action in (ActionKind.QUEUED, ActionKind.PENDING)
+        and result.kinds.get(action.name) not in started
+        and action.name not in final
+    ]
+    if left:
+        click.echo(
+            f"Still queued: {', '.join(left)}. The next `reconcile apply` starts each when its "
+            "queue is free (one import at a time per account)."
+        )
 
 
 def _print_outcomes(result: ApplyResult) -> None:

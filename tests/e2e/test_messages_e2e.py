@@ -31,3 +31,26 @@ def test_debug_redacts_session_tokens_secrets_and_signatures(
     for secret in ("SESSIONTOKENVALUE987", "SECRETVALUE123"):
         assert secret not in result.stderr  # ...but not what would let someone replay them
     assert "Signature=***" in result.stderr
+
+
+def test_apply_wait_off_a_terminal_logs_each_event_and_ends_with_statuses(
+    clean_sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    """A CI log: one line per start, progress lines, one final line per import with its
+    status and counts, and a summary by status (not silence, then one line)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "apply", EXAMPLES, "--auto-approve", "--wait",
+         "--poll-interval", "0.2", "--state", str(tmp_path / "state.json"),
+         "--endpoint-url", clean_sandbox.endpoint_url],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    names = ["demo-account-2026-01-05", "demo-account-2026-01-06", "demo-account-2026-01-07",
+             "demo-organization-first-days"]  # fmt: skip
+    for name in names:
+        assert any(line.startswith(f"{name}: started ") for line in lines)
+        finals = [line for line in lines if line.startswith(f"{name}: COMPLETED ")]
+        assert len(finals) == 1 and " files, " in finals[0] and " events" in finals[0]
+    assert lines[-1] == "Imports followed: 4 COMPLETED."
+    assert not any(line.endswith(":") or ": :" in line for line in lines)
