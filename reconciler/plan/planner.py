@@ -687,11 +687,19 @@ def _with_retries_left(action: Action, spec: ImportSpec | None, state: StateDocu
     used = 0 if record is None or action.action is ActionKind.REPLACE else record.starts
     if action.action is ActionKind.RETRY:
         used = max(used, 1)
+    reason = action.reason
+    if action.action is ActionKind.CREATE and record is not None and record.starts:
+        # A reviewer sees what was spent already, and why the last start did not take.
+        last = next((a for a in reversed(record.attempts) if a.error), None)
+        why = (
+            f"; last: {last.outcome.value} {last.at:%Y-%m-%dT%H:%MZ}, {last.error}" if last else ""
+        )
+        reason += f"; {record.starts} of {spec.retry.max_attempts} attempts used{why}"
     left = spec.retry.max_attempts - used - 1
     if left <= 0:
-        return action
+        return replace(action, reason=reason)
     times = "time" if left == 1 else "times"
-    return replace(action, reason=f"{action.reason}; may retry up to {left} more {times}")
+    return replace(action, reason=f"{reason}; may retry up to {left} more {times}")
 
 
 HELD = "the next run (not shown as starting in the approved plan)"

@@ -12,7 +12,15 @@ import unicodedata
 from typing import Any
 
 from reconciler.observed import Failure
-from reconciler.plan.types import Action, ActionKind, Estimate, Finding, IdentityView, Progress
+from reconciler.plan.types import (
+    SHOWN_STARTING,
+    Action,
+    ActionKind,
+    Estimate,
+    Finding,
+    IdentityView,
+    Progress,
+)
 
 # One symbol per kind, terraform-like. `noop` with attribute changes shows NOOP_CHANGED instead.
 SYMBOLS: dict[ActionKind, str] = {
@@ -125,6 +133,20 @@ def finding_parts(finding: Finding) -> tuple[str, str, list[str]]:
         if raw.strip()
     ]
     return head, clean(prose), lines
+
+
+def start_fields(action: Action) -> list[tuple[str, str]]:
+    """What a start sends besides its identity: the role CloudTrail assumes and the bucket's
+    Region (a reviewer approves these too)."""
+    if action.action not in SHOWN_STARTING:
+        return []
+    found = []
+    role, region = action.attributes.get("role_arn"), action.attributes.get("bucket_region")
+    if isinstance(role, str):
+        found.append(("role", role))
+    if isinstance(region, str):
+        found.append(("s3 region", region))
+    return found
 
 
 def size_text(count: int) -> str:

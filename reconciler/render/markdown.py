@@ -25,6 +25,7 @@ from reconciler.render.common import (
     progress_text,
     queue_text,
     range_text,
+    start_fields,
     store_id,
     symbol,
     title,
@@ -185,6 +186,8 @@ def _details(action: Action) -> str:
     items.append(f"**Destination:** {md(identity.destination)}")
     items.append(f"**Source:** {md(identity.source_uri)}")
     items.append(f"**Range:** {md(range_text(identity))}")
+    for label, value in start_fields(action):
+        items.append(f"**{label[0].upper()}{label[1:]}:** {md(value)}")
     queue = queue_text(action)
     if queue:
         items.append(f"**Queue:** {md(queue)}")

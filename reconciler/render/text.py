@@ -30,6 +30,7 @@ from reconciler.render.common import (
     progress_text,
     queue_text,
     range_text,
+    start_fields,
     symbol,
     title,
     value_text,
@@ -127,6 +128,8 @@ def _block(action: Action, paint: _Painter, width: int) -> str:
     lines.append(_field("destination", clean(identity.destination)))
     lines.append(_field("source", clean(identity.source_uri)))
     lines.append(_field("range", range_text(identity)))
+    for label, value in start_fields(action):
+        lines.append(_field(label, clean(value)))
     queue = queue_text(action)
     if queue:
         lines.append(_field("queue", queue))
