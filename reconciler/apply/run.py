@@ -20,6 +20,7 @@ from reconciler.plan.desired import (
     PlanOptions,
     Scope,
 )
+from reconciler.plan.drift import manifest_changes
 from reconciler.plan.make import PlanRequest, plan_and_observed
 from reconciler.plan.observe import foreign_finished, observe, reachable
 from reconciler.plan.preflighted import startable
@@ -43,10 +44,14 @@ class ApplyRequest:
     plan_file: str | None = None
     lock_timeout: float = defaults.LOCK_TIMEOUT_SECONDS
     command: str = "reconcile apply"
+    refuse_if_changed: bool = False  # with plan_file: refuse when the manifests changed since
 
 
 def _saved_plan(
-    request: ApplyRequest, state: StateDocument, connector: Connector
+    request: ApplyRequest,
+    state: StateDocument,
+    connector: Connector,
+    notice: Callable[[str], None],
 ) -> tuple[SavedPlan, Observed]:
     if request.plan_file is None:
         return plan_and_observed(request.plan, state, connector)
@@ -58,6 +63,19 @@ def _saved_plan(
         accounts=saved.accounts,
     )
     observed = reachable(observe(connector.reader, desired, state))
+    changes = manifest_changes(saved)
+    if changes and request.refuse_if_changed:
+        raise ReconcileError(
+            f"the manifests changed since the plan {request.plan_file} was made "
+            f"({'; '.join(changes)}); --refuse-if-changed refuses it. Nothing was applied; make "
+            "a new plan (reconcile plan --out FILE) and review it."
+        )
+    if changes:
+        notice(
+            f"Note: the manifests changed since this plan was made: {'; '.join(changes)}. "
+            "Applying the plan as it was saved and reviewed (as terraform does); "
+            "--refuse-if-changed refuses instead."
+        )
     reasons = stale_reasons(saved, state, observed.imports)
     if reasons:
         raise ReconcileError(
@@ -85,7 +103,9 @@ def run_apply(
 ) -> ApplyResult:
     with store.lock(request.command, request.lock_timeout):
         state = store.read()
-        saved, observed = _saved_plan(request, state, connector)
+        saved, observed = _saved_plan(
+            request, state, connector, lambda text: events.message(None, text)
+        )
         show(saved.plan)
         if not worth_applying(saved.plan, options.wait):
             # Nothing to change, but what was observed is recorded (no confirmation needed:

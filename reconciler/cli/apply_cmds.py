@@ -179,6 +179,12 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--plan", "plan_file", metavar="PLANFILE", help="Apply exactly this saved plan.")
+@click.option(
+    "--refuse-if-changed",
+    is_flag=True,
+    help="With --plan: refuse when the manifests changed since the plan was made (by default "
+    "apply says what changed and applies the plan as reviewed, as terraform does).",
+)
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--wait", is_flag=True, help="Wait for imports, starting queued ones in turn.")
 @click.option(
@@ -238,6 +244,7 @@ def apply(
     ctx: click.Context,
     paths: tuple[str, ...],
     plan_file: str | None,
+    refuse_if_changed: bool,
     auto_approve: bool,
     wait: bool,
     wait_timeout: float | None,
@@ -292,6 +299,10 @@ def apply(
             "--plan applies exactly the saved plan: give no PATHS, --target, --replace, --retry "
             "or --shard with it (make the plan with them instead)."
         )
+    if refuse_if_changed and not plan_file:
+        raise UsageError(
+            "--refuse-if-changed compares a saved plan with the manifests; give it with --plan."
+        )
     if plan_file and preflight.max_cost is not None:
         raise UsageError(
             "--plan applies exactly the saved plan, whose preflight and budget were decided "
@@ -314,6 +325,7 @@ def apply(
         plan_file=plan_file,
         lock_timeout=lock_timeout,
         command="reconcile apply " + " ".join(sys.argv[2:])[:200],
+        refuse_if_changed=refuse_if_changed,
     )
     options = ApplyOptions(
         wait=wait,

@@ -54,3 +54,30 @@ def test_apply_wait_off_a_terminal_logs_each_event_and_ends_with_statuses(
         assert len(finals) == 1 and " files, " in finals[0] and " events" in finals[0]
     assert lines[-1] == "Imports followed: 4 COMPLETED."
     assert not any(line.endswith(":") or ": :" in line for line in lines)
+
+
+def test_a_saved_plan_says_what_changed_in_the_manifests_and_can_refuse(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: object
+) -> None:
+    import shutil
+
+    from tests.cli_helpers import invoke
+
+    manifests = tmp_path / "manifests"
+    shutil.copytree(EXAMPLES, manifests)
+    common = ["--state", str(tmp_path / "state.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    plan_file = str(tmp_path / "pr.plan")
+    code, _, err = invoke(["plan", str(manifests), "--out", plan_file, *common], capsys)  # type: ignore[arg-type]
+    assert code == 0, err
+    single = manifests / "single-account.yaml"
+    single.write_text(single.read_text().replace("2026-01-06T23:59:59Z", "2026-01-06T12:00:00Z"))
+    code, out, err = invoke(  # type: ignore[arg-type]
+        ["apply", "--plan", plan_file, "--auto-approve", "--refuse-if-changed", *common], capsys
+    )
+    assert code == 1 and "--refuse-if-changed refuses it" in err
+    assert "demo-account-2026-01-06: identity.end" in err
+    assert clean_sandbox.client("cloudtrail").list_imports()["Imports"] == []
+    code, out, err = invoke(["apply", "--plan", plan_file, "--auto-approve", *common], capsys)  # type: ignore[arg-type]
+    assert code == 0, err
+    assert "Note: the manifests changed since this plan was made" in out + err
+    assert "demo-account-2026-01-06: identity.end" in out + err
