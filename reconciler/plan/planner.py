@@ -329,14 +329,26 @@ class _Planner:
             if changes:
                 reason += "; new attribute values are recorded, the import is not replaced"
             return self._action(spec, ActionKind.NOOP, reason, **common)
-        if role_changed and status in (*ONGOING, "FAILED", "STOPPED"):
+        if role_changed and status in ONGOING:
             return self._action(
                 spec,
                 ActionKind.ATTENTION,
-                f"{status}, and role_arn changed: a retry keeps the role the import started "
-                "with. Restore the old role_arn, or confirm a new import with --replace "
-                f"{spec.name}",
+                f"{status}, and role_arn changed: the import keeps the role it started with. "
+                f"Restore the old role_arn, or let it finish (or stop it) and plan again",
                 **common,
+            )
+        if role_changed and status in ("FAILED", "STOPPED"):
+            # A retry sends only the ImportId, so it would go out with the old role: only a
+            # new import carries the new one, and --replace is how a person confirms that.
+            return self._replace_or_attention(
+                spec,
+                record,
+                confirmed=f"{status}, and role_arn changed; confirmed with --replace: a new "
+                "import starts with the new role",
+                unconfirmed=f"{status}, and role_arn changed: a retry keeps the role the "
+                "import started with. Restore the old role_arn, or confirm a new import with "
+                f"--replace {spec.name}",
+                changes=changes,
             )
         if status in ONGOING:
             return self._action(

@@ -401,3 +401,41 @@ def test_other_echoes_do_not_raise_false_overlaps(
     paths = entry_manifest(tmp_path / "m", JAN_05)
     [action] = plan_document(clean_sandbox, capsys, paths, state)["actions"]
     assert action["action"] == "attention" and by_hand in action["findings"][0]["message"]
+
+
+def test_the_advice_after_fixing_a_failed_imports_role_leads_to_the_new_role(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong role fails every file; the fix is a new role, which only a new import carries.
+    Following each printed hint reaches a COMPLETED import with the new role."""
+    iam = clean_sandbox.client("iam")
+    untrusting = '{"Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'  # noqa: E501
+    iam.create_role(RoleName="wrong-role", AssumeRolePolicyDocument=untrusting)
+    wrong = seed.ROLE_ARN.rsplit("/", 1)[0] + "/wrong-role"
+    folder = tmp_path / "m"
+    state = tmp_path / "state.json"
+    paths = entry_manifest(folder, JAN_05)
+    text = (folder / "imports.yaml").read_text()
+    (folder / "imports.yaml").write_text(text.replace(seed.ROLE_ARN, wrong))
+    code, out, _ = run(
+        clean_sandbox, capsys, "apply", paths, "--auto-approve", "--no-preflight", *FAST_APPLY,
+        "--wait", "--retry-backoff", "3600", state=state,
+    )  # fmt: skip
+    assert LocalStateStore(state).read().imports["jan-05"].status == "FAILED", out
+    (folder / "imports.yaml").write_text(text)  # the right role
+    [action] = plan_document(clean_sandbox, capsys, paths, state)["actions"]
+    assert action["action"] == "attention" and "--replace jan-05" in action["reason"]
+    # The hint names what a new import needs: --replace (and allow_overlap when the failed
+    # import stored events). Follow it.
+    hint_needs_overlap = "allow_overlap: true" in action["reason"]
+    if hint_needs_overlap:
+        (folder / "imports.yaml").write_text(text + "    allow_overlap: true\n")
+    code, out, err = run(
+        clean_sandbox, capsys, "apply", paths, "--auto-approve", "--replace", "jan-05",
+        *FAST_APPLY, "--wait", state=state,
+    )  # fmt: skip
+    assert code == 0, out + err
+    record = LocalStateStore(state).read().imports["jan-05"]
+    assert record.status == "COMPLETED" and record.role_arn == seed.ROLE_ARN
+    imported = clean_sandbox.client("cloudtrail").get_import(ImportId=record.import_id)
+    assert imported["ImportSource"]["S3"]["S3BucketAccessRoleArn"] == seed.ROLE_ARN
