@@ -73,6 +73,12 @@ def adopted(
             attempts=_last_attempt(record, outcome=StartResult.STARTED, import_id=action.import_id),
         )
     record = replace(record, import_id=action.import_id, intent=None)
+    # What the import was started with (the plan shows it as a change), not the manifest's.
+    started_with = {change.field: change.before for change in action.changes}
+    if isinstance(started_with.get("role_arn"), str):
+        record = replace(record, role_arn=started_with["role_arn"])
+    if isinstance(started_with.get("bucket_region"), str):
+        record = replace(record, bucket_region=started_with["bucket_region"])
     return observed(record, action.progress, now)
 
 

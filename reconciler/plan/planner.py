@@ -248,12 +248,29 @@ class _Planner:
         if len(matches) == 1:
             found = matches[0]
             self.claimed.add(found.import_id)
+            # The import keeps what it was started with (a retry sends only its ImportId):
+            # adoption records that, and shows where the manifest says otherwise.
+            started_with = {"role_arn": found.role_arn, "bucket_region": found.bucket_region}
+            wanted = {"role_arn": spec.role_arn, "bucket_region": spec.bucket_region}
+            changes = tuple(
+                Change(field, started_with[field], wanted[field])
+                for field in ("bucket_region", "role_arn")
+                if started_with[field] and started_with[field] != wanted[field]
+            )
+            reason = adopt.format(status=found.status)
+            if changes:
+                fields = ", ".join(change.field for change in changes)
+                reason += (
+                    f"; it was started with another {fields} than the manifest says, and keeps "
+                    "it (a retry cannot carry the new value)"
+                )
             return self._action(
                 spec,
                 ActionKind.ADOPT,
-                adopt.format(status=found.status),
+                reason,
                 import_id=found.import_id,
                 progress=progress_of(found),
+                changes=changes,
             )
         if len(matches) > 1:
             ids = ", ".join(m.import_id for m in matches)
