@@ -197,6 +197,10 @@ def one_second_before(moment: datetime) -> datetime:
     return moment - timedelta(seconds=1)
 
 
+def one_second_after(moment: datetime) -> datetime:
+    return moment + timedelta(seconds=1)
+
+
 def _ecma(pattern: re.Pattern[str]) -> str:
     """The pattern for JSON Schema (ECMA 262 has no Python-style named groups)."""
     return re.sub(r"\?P<\w+>", "", pattern.pattern)

@@ -209,3 +209,44 @@ def test_a_start_that_never_connected_is_refused_not_unknown() -> None:
         StartRequest(region="us-east-1", import_id="0b5c4a3e-1111-2222-3333-444455556666")
     )
     assert outcome.kind is StartResult.REFUSED and outcome.code == "EndpointConnectionError"
+
+
+def test_overlap_advice_never_edits_an_entry_that_has_started(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fix for an overlap changes the entry that has not started: changing a started
+    entry's range changes its identity (that needs --replace, and re-imports its events)."""
+    import json
+
+    store = (
+        "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/"
+        "0b5c4a3e-1111-2222-3333-444455556666"
+    )
+    role = "arn:aws:iam::123456789012:role/r"
+    source = f"{{uri: s3://trail-bucket, bucket_region: us-east-1, role_arn: '{role}'}}"
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "a.yaml").write_text(
+        "version: 1\nimports:\n"
+        f"  - name: early\n    destination: {store}\n    source: {source}\n"
+        "    start_event_time: 2024-01-01T00:00:00Z\n    end_event_time: 2024-06-30T23:59:59Z\n"
+        f"  - name: late\n    destination: {store}\n    source: {source}\n"
+        "    start_event_time: 2024-06-01T00:00:00Z\n    end_event_time: 2024-12-31T23:59:59Z\n"
+    )
+    record = {
+        "manifest_file": str(manifests / "a.yaml"),
+        "identity": {"destination": store, "source_uri": "s3://trail-bucket",
+                     "start": "2024-06-01T00:00:00Z", "end": "2024-12-31T23:59:59Z"},
+        "attributes": {"bucket_region": "us-east-1", "role_arn": "arn:aws:iam::123456789012:role/r",
+                       "retry": {"max_attempts": 3, "stopped": False}},
+        "spec_hash": "0" * 64, "import_id": "11111111-1111-4111-8111-111111111111",
+    }  # fmt: skip
+    state = tmp_path / "state.json"
+    state.write_text(
+        json.dumps({"format_version": 1, "lineage": "l", "serial": 1, "imports": {"late": record}})
+    )
+    _, _, neutral = invoke(["validate", str(manifests)], capsys)
+    assert "end 'early' at 2024-05-31T23:59:59Z or start 'late' at 2024-07-01T00:00:00Z" in neutral
+    code, _, err = invoke(["validate", str(manifests), "--state", str(state)], capsys)
+    assert code == 1 and "end 'early' at 2024-05-31T23:59:59Z (it has not started yet)" in err
+    assert "start 'late'" not in err

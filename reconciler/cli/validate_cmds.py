@@ -40,6 +40,13 @@ if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
     metavar="USD",
     help="With --online: the price per GB for the estimate (as for plan).",
 )
+@click.option(
+    "--state",
+    "state_location",
+    metavar="PATH",
+    help="Read this state (a file or s3://BUCKET/KEY) so overlap advice changes only entries "
+    "that have not started; without it, validate reads no state.",
+)
 @global_options
 @click.pass_context
 def validate(
@@ -48,6 +55,7 @@ def validate(
     as_json: bool,
     online: bool,
     price_per_gb: float | None,
+    state_location: str | None,
 ) -> ExitCode:
     """Check manifests: syntax, fields, names, ranges, overlaps; --online: AWS too.
 
@@ -62,6 +70,7 @@ def validate(
       reconcile validate
       reconcile validate manifests/prod.yaml manifests/staging/
       reconcile validate --json | jq '.problems[].message'
+      reconcile validate --state .reconcile/state.json   # overlap advice that knows state
       reconcile validate --online --endpoint-url http://127.0.0.1:5555
     """
     from reconciler.manifest.load import load_manifests
@@ -69,7 +78,13 @@ def validate(
 
     if price_per_gb is not None and not online:
         raise click.UsageError("--price-per-gb prices the --online estimate; add --online.")
-    result = load_manifests(paths or ("manifests",))
+    started = None
+    if state_location is not None:
+        from reconciler.cli.app import open_store
+        from reconciler.plan.make import started_names
+
+        started = started_names(open_store(state_location).read())
+    result = load_manifests(paths or ("manifests",), started)
     settings = global_settings(ctx)
     checked = None
     if online and not result.problems:

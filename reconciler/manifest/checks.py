@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from reconciler.fields import format_time, one_second_before
+from reconciler.fields import format_time, one_second_after, one_second_before
 from reconciler.manifest.problems import Problem, format_path
 from reconciler.manifest.yamlsource import ParsedYaml
 from reconciler.spec import ImportSpec
@@ -90,25 +90,44 @@ def _describe_range(spec: ImportSpec) -> str:
     return f"{start} .. {end}"
 
 
-def _overlap_message(later: ImportSpec, earlier: ImportSpec) -> str:
+def _overlap_message(later: ImportSpec, earlier: ImportSpec, started: frozenset[str] | None) -> str:
+    """The overlap, and an edit that removes it without touching an entry that has started
+    (changing a started entry's range changes its identity: that needs --replace, and would
+    import its events again). Without state (`validate` offline) both edits are named."""
     first, second = sorted((later, earlier), key=lambda s: (_span(s), _order(s)))
-    suggestion = ""
+    edits = {}  # only edits that leave a real range (a start before its end)
     if second.start is not None:
-        suggestion = (
-            f"; to make them meet without overlapping, end '{first.name}' at "
-            f"{format_time(one_second_before(second.start))}"
-        )
+        end = one_second_before(second.start)
+        if first.start is None or first.start < end:
+            edits[first.name] = f"end '{first.name}' at {format_time(end)}"
+    if first.end is not None:
+        start = one_second_after(first.end)
+        if second.end is None or start < second.end:
+            edits[second.name] = f"start '{second.name}' at {format_time(start)}"
+    if started is None:
+        options = " or ".join(edits.values())
+        advice = f"; change the entry that has not started yet ({options})" if options else ""
+    else:
+        allowed = [edit for name, edit in edits.items() if name not in started]
+        if allowed:
+            advice = f"; {allowed[0]} (it has not started yet)"
+        elif {later.name, earlier.name} <= started:
+            advice = "; both have started, so the overlap is in the store already"
+        else:
+            advice = ""
     return (
         f"range {_describe_range(later)} overlaps '{earlier.name}' "
         f"({earlier.location.describe()}, {_describe_range(earlier)}) into the same event data "
         "store from the same or a nested source prefix: those events would be stored and billed "
-        f"twice. Ranges are closed, so ranges that merely touch overlap{suggestion}; or set "
-        "allow_overlap: true on this entry to import the overlap again on purpose"
+        f"twice. Ranges are closed, so ranges that merely touch overlap{advice}; or set "
+        f"allow_overlap: true on '{later.name}' to import the overlap again on purpose"
     )
 
 
 def overlapping_ranges(
-    specs: Iterable[ImportSpec], parsed: Mapping[str, ParsedYaml]
+    specs: Iterable[ImportSpec],
+    parsed: Mapping[str, ParsedYaml],
+    started: frozenset[str] | None = None,
 ) -> list[Problem]:
     """One problem per later entry that overlaps an earlier one.
 
@@ -136,9 +155,16 @@ def overlapping_ranges(
     problems = []
     for later, earlier in conflicts.items():
         field = _field(later, "start_event_time", "StartEventTime", parsed)
-        problems.append(_problem_at(later, field, _overlap_message(later, earlier), parsed))
+        problems.append(
+            _problem_at(later, field, _overlap_message(later, earlier, started), parsed)
+        )
     return problems
 
 
-def cross_file_problems(specs: list[ImportSpec], parsed: Mapping[str, ParsedYaml]) -> list[Problem]:
-    return duplicate_names(specs, parsed) + overlapping_ranges(specs, parsed)
+def cross_file_problems(
+    specs: list[ImportSpec],
+    parsed: Mapping[str, ParsedYaml],
+    started: frozenset[str] | None = None,
+) -> list[Problem]:
+    """`started`: names whose import has started (from state), when state is known."""
+    return duplicate_names(specs, parsed) + overlapping_ranges(specs, parsed, started)

@@ -133,7 +133,9 @@ class _FileContext:
         )
 
 
-def load_manifests(paths: Sequence[str]) -> LoadResult:
+def load_manifests(paths: Sequence[str], started: frozenset[str] | None = None) -> LoadResult:
+    """Every file in PATHS, checked; `started` (names whose import started, from state)
+    lets overlap advice name only entries that can still change."""
     result = LoadResult()
     files, result.problems = find_manifest_files(paths)
     parsed_files: dict[str, ParsedYaml] = {}
@@ -153,7 +155,9 @@ def load_manifests(paths: Sequence[str]) -> LoadResult:
         context = _FileContext(path, parsed, result.problems)
         result.imports.extend(_load_document(context))
         _merge_accounts(result, context)
-    result.problems.extend(manifest_checks.cross_file_problems(result.imports, parsed_files))
+    result.problems.extend(
+        manifest_checks.cross_file_problems(result.imports, parsed_files, started)
+    )
     result.problems.sort(key=lambda p: (p.file, p.line, p.column, p.field, p.message))
     return result
 

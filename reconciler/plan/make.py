@@ -57,13 +57,15 @@ class PlanRequest:
         )
 
 
-def load_desired(paths: Sequence[str], shard: Shard | None = None) -> tuple[Desired, LoadResult]:
+def load_desired(
+    paths: Sequence[str], shard: Shard | None = None, started: frozenset[str] | None = None
+) -> tuple[Desired, LoadResult]:
     """Manifests in PATHS as the planner's input; any manifest problem stops here.
 
     With a shard, only the entries of its accounts are desired, and only its accounts'
     records are in scope (the other shards' runs own the rest).
     """
-    loaded = load_manifests(paths)
+    loaded = load_manifests(paths, started)
     if loaded.problems:
         raise ManifestError(list(loaded.problems))
     scope = Scope(tuple(paths), shard)
@@ -74,6 +76,13 @@ def load_desired(paths: Sequence[str], shard: Shard | None = None) -> tuple[Desi
         accounts=dict(loaded.accounts),
     )
     return desired, loaded
+
+
+def started_names(state: StateDocument) -> frozenset[str]:
+    """Entries whose import has started (or may have): their range is their identity now."""
+    return frozenset(
+        name for name, record in state.imports.items() if record.import_id or record.intent
+    )
 
 
 def _check_names(desired: Desired, request: PlanRequest) -> None:
@@ -151,7 +160,7 @@ def plan_and_observed(
     now: datetime | None = None,
 ) -> tuple[SavedPlan, Observed]:
     """The plan, and what it saw (apply keeps the finished foreign imports from it)."""
-    desired, _ = load_desired(request.paths, request.shard)
+    desired, _ = load_desired(request.paths, request.shard, started_names(state))
     _check_names(desired, request)
     connector.use_accounts(desired.accounts)
     observed = reachable(observe(connector.reader, desired, state))
