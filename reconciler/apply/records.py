@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from reconciler.fields import parse_time
 from reconciler.outcomes import AttemptKind, StartResult
 from reconciler.plan.types import Action, ActionKind, Progress
 from reconciler.spec import ImportSpec, spec_hash
@@ -59,6 +60,7 @@ def observed(record: ImportRecord, progress: Progress | None, now: datetime) -> 
         statistics=_statistics(progress),
         final=progress.status == _FINAL,
         updated_at=now,
+        aws_updated_at=parse_time(progress.updated) if progress.updated else record.aws_updated_at,
     )
 
 

@@ -79,6 +79,7 @@ def progress_of(observed: ObservedImport) -> Progress:
         files_completed=stats.get("FilesCompleted"),
         events_completed=stats.get("EventsCompleted"),
         failed_entries=stats.get("FailedEntries"),
+        updated=format_time(observed.updated) if observed.updated else None,
     )
 
 

@@ -304,7 +304,10 @@ def check_actions(document: Mapping[str, Any]) -> None:
 
 
 _COUNTS = ("prefixes_found", "prefixes_completed", "files_completed", "events_completed")
-_PROGRESS_OPTIONAL = tuple((key, _optional(_count)) for key in (*_COUNTS, "failed_entries"))
+_PROGRESS_OPTIONAL = (
+    *((key, _optional(_count)) for key in (*_COUNTS, "failed_entries")),
+    ("updated", _utc_text),
+)
 _FAILURE_FIELDS = tuple(
     (key, _text) for key in ("location", "status", "error_type", "error_message")
 )

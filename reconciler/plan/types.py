@@ -98,6 +98,7 @@ class Progress:
     files_completed: int | None = None
     events_completed: int | None = None
     failed_entries: int | None = None
+    updated: str | None = None  # AWS's UpdatedTimestamp, YYYY-MM-DDTHH:MM:SSZ
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,8 @@ class ImportRecord:
     attempts: tuple[Attempt, ...] = ()
     next_retry_at: datetime | None = None
     intent: Intent | None = None
-    updated_at: datetime | None = None
+    updated_at: datetime | None = None  # when we last wrote the record
+    aws_updated_at: datetime | None = None  # the import's UpdatedTimestamp, as last seen
     # ImportIds a person said are not the answer to this entry's unanswered StartImport
     # (`reconcile state resolve NAME --not-ours ID`): never taken as its candidate again.
     not_ours: tuple[str, ...] = ()
@@ -162,6 +163,7 @@ class ImportRecord:
             "next_retry_at": _time(self.next_retry_at),
             "intent": self.intent.to_json() if self.intent else None,
             "updated_at": _time(self.updated_at),
+            "aws_updated_at": _time(self.aws_updated_at),
             "not_ours": list(self.not_ours),
         }
 
@@ -192,6 +194,7 @@ class ImportRecord:
             next_retry_at=_parse_time(data.get("next_retry_at")),
             intent=Intent.from_json(data["intent"]) if data.get("intent") else None,
             updated_at=_parse_time(data.get("updated_at")),
+            aws_updated_at=_parse_time(data.get("aws_updated_at")),
             not_ours=tuple(str(id_) for id_ in data.get("not_ours") or ()),
         )
 

@@ -264,7 +264,7 @@ def _row_from_state(record: ImportRecord, status: str, note: str | None) -> Stat
     files, events, failed = _counts(record.statistics)
     return StatusRow(
         record.name, record.import_id, status, files, events, failed,
-        record.updated_at, account, region, live=False, note=note,
+        record.aws_updated_at, account, region, live=False, note=note,
     )  # fmt: skip
 
 

@@ -81,3 +81,29 @@ def test_a_saved_plan_says_what_changed_in_the_manifests_and_can_refuse(
     assert code == 0, err
     assert "Note: the manifests changed since this plan was made" in out + err
     assert "demo-account-2026-01-06: identity.end" in out + err
+
+
+def test_status_shows_when_aws_last_updated_an_import_and_target_lists_no_managed_import(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: object
+) -> None:
+    import json
+
+    from tests.cli_helpers import invoke
+
+    common = ["--state", str(tmp_path / "state.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    code, _, err = invoke(  # type: ignore[arg-type]
+        ["apply", EXAMPLES, "--auto-approve", "--wait", "--poll-interval", "0.2", *common], capsys
+    )
+    assert code == 0, err
+    code, out, err = invoke(["status", "--json", "--manifests", EXAMPLES, *common], capsys)  # type: ignore[arg-type]
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows) == 4
+    for row in rows:
+        lake = clean_sandbox.client("cloudtrail", row["region"])
+        found = lake.get_import(ImportId=row["import_id"])
+        assert row["updated"] == found["UpdatedTimestamp"].strftime("%Y-%m-%dT%H:%M:%SZ")
+    code, out, _ = invoke(  # type: ignore[arg-type]
+        ["plan", EXAMPLES, "--json", "--target", "demo-account-2026-01-05", *common], capsys
+    )
+    assert code == 0 and json.loads(out)["unmanaged"] == []
