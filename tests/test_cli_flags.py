@@ -250,3 +250,20 @@ def test_overlap_advice_never_edits_an_entry_that_has_started(
     code, _, err = invoke(["validate", str(manifests), "--state", str(state)], capsys)
     assert code == 1 and "end 'early' at 2024-05-31T23:59:59Z (it has not started yet)" in err
     assert "start 'late'" not in err
+
+
+def test_an_endpoint_that_refuses_connections_fails_at_once() -> None:
+    """One connection attempt answers it (botocore alone would retry ten times with backoff,
+    about 10 s): the message is the probe's, so no retry ran."""
+    import socket
+
+    from reconciler.aws.discovery import caller_account
+    from reconciler.aws.session import ClientFactory
+    from reconciler.errors import CloudError
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    factory = ClientFactory(region="us-east-1", endpoint_url=f"http://127.0.0.1:{port}")
+    with pytest.raises(CloudError, match="the connection was refused"):
+        caller_account(factory)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 RetryPolicy = Literal["read", "start_import"]
 READ_MAX_ATTEMPTS = 10
+PROBE_SECONDS = 2.0  # the one connection attempt that checks an --endpoint-url first
 DUMMY_ACCESS_KEY = "testing"
 DUMMY_SECRET_KEY = "testing"  # not a secret: the sandbox accepts any key
 # botocore reads a timeout of None as "the default (60 s)"; a blocking socket is a huge one.
@@ -104,6 +105,7 @@ class ClientFactory:
         self._clients: dict[tuple[str, str | None, RetryPolicy], Any] = {}
         # Building clients from one botocore session concurrently is not thread-safe.
         self._lock = threading.Lock()
+        self._probed = False
 
     @property
     def session(self) -> boto3.Session:
@@ -141,6 +143,8 @@ class ClientFactory:
         region = region or self.region
         key = (service, region, retries)
         with self._lock:
+            if self.endpoint_url and not self._probed and retries == "read":
+                self._probe()  # StartImport's client never retries: botocore fails it fast
             if key not in self._clients:
                 attempts = 1 if retries == "start_import" else READ_MAX_ATTEMPTS
                 # total_max_attempts counts the first call; botocore's `max_attempts` key
@@ -157,6 +161,27 @@ class ClientFactory:
                     verify=self.options.verify,
                 )
             return self._clients[key]
+
+    def _probe(self) -> None:
+        """An --endpoint-url that refuses connections fails now, not after botocore's ten
+        attempts with backoff (about 10 s): nothing listens there, so nothing would answer."""
+        import socket
+        from urllib.parse import urlparse
+
+        from reconciler.errors import CloudError
+
+        parsed = urlparse(self.endpoint_url or "")
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            socket.create_connection((parsed.hostname or "", port), timeout=PROBE_SECONDS).close()
+        except ConnectionRefusedError:
+            raise CloudError(
+                f"cannot reach {self.endpoint_url}: the connection was refused. Check "
+                "--endpoint-url and that the service (or `reconcile sandbox serve`) is running."
+            ) from None
+        except OSError:
+            pass  # slow or unresolvable: botocore's own timeouts and retries decide
+        self._probed = True
 
     def cloudtrail(self, region: str | None = None) -> Any:
         """Read client for GetImport, ListImports, ListImportFailures and friends."""
