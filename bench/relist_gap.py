@@ -36,7 +36,7 @@ from reconciler.state.local import LocalStateStore
 
 
 class _Quiet:
-    def message(self, name: str | None, text: str) -> None:
+    def message(self, name: str | None, text: str, *, error: bool = False) -> None:
         pass
 
     def progress(self, name: str, progress: Any) -> None:

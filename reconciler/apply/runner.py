@@ -184,7 +184,7 @@ class Applier:
             self.kinds[name] = kind
             if error:
                 self.errors.append(f"{name}: {text}")
-        self.events.message(name, text)
+        self.events.message(name, text, error=error)
 
     # -- state-only actions ---------------------------------------------------------------
 

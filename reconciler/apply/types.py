@@ -14,12 +14,12 @@ from reconciler.plan.types import Plan, Progress
 class ApplyEvents(Protocol):
     """What apply tells the person watching (the CLI draws it; the core only reports)."""
 
-    def message(self, name: str | None, text: str) -> None: ...
+    def message(self, name: str | None, text: str, *, error: bool = False) -> None: ...
     def progress(self, name: str, progress: Progress) -> None: ...
 
 
 class SilentEvents:
-    def message(self, name: str | None, text: str) -> None:
+    def message(self, name: str | None, text: str, *, error: bool = False) -> None:
         pass
 
     def progress(self, name: str, progress: Progress) -> None:

@@ -49,6 +49,12 @@ class ProgressEvents:
         self.console = Console(
             file=stream, highlight=False, no_color=not color, force_terminal=color or None
         )
+        self.errors = Console(
+            file=sys.stderr,
+            highlight=False,
+            no_color=not settings.use_color(sys.stderr),
+            style="red" if settings.use_color(sys.stderr) else None,
+        )
         self.live = self.console.is_terminal
         self.bars = Bars(
             TextColumn("{task.description}"),
@@ -64,6 +70,7 @@ class ProgressEvents:
         # PROGRESS_LOG_SECONDS or PROGRESS_LOG_STEP of the prefixes, and each final status.
         self.logged: dict[str, tuple[float, float, str]] = {}  # name -> (time, share, status)
         self.final: dict[str, Progress] = {}
+        self.printed: set[str] = set()  # event lines, so the summary does not repeat them
 
     def __enter__(self) -> ProgressEvents:
         if self.live:
@@ -74,10 +81,14 @@ class ProgressEvents:
         if self.live:
             self.bars.stop()
 
-    def message(self, name: str | None, text: str) -> None:
+    def message(self, name: str | None, text: str, *, error: bool = False) -> None:
         line = f"{name}: {text}" if name else text
         with self._lock:
-            self.console.print(line, markup=False, soft_wrap=True)
+            if error:  # on stderr, once: the summary does not repeat it
+                self.printed.add(line)
+                self.errors.print(f"Error: {line}", markup=False, soft_wrap=True)
+            else:
+                self.console.print(line, markup=False, soft_wrap=True)
 
     def progress(self, name: str, progress: Progress) -> None:
         if not self.live:
@@ -369,7 +380,7 @@ def apply(
     if as_json:
         emit_json(settings, render(result.plan, "json", False))
     else:
-        _print_outcomes(result)
+        _print_outcomes(result, events.printed)
         if wait:
             _print_statuses(result, events.final)
     if result.interrupted:
@@ -409,7 +420,7 @@ def _print_statuses(result: ApplyResult, final: dict[str, Progress]) -> None:
         )
 
 
-def _print_outcomes(result: ApplyResult) -> None:
+def _print_outcomes(result: ApplyResult, shown: set[str]) -> None:
     from collections import Counter
 
     from reconciler.outcomes import QUIET_OUTCOMES
@@ -422,7 +433,8 @@ def _print_outcomes(result: ApplyResult) -> None:
         parts = ", ".join(f"{count} {verb}" for verb, count in sorted(verbs.items()))
         click.echo(f"\nApply finished: {parts}.")
     for message in result.errors:
-        click.secho(f"Error: {message}", fg="red", err=True)
+        if message not in shown:  # an error already printed as it happened is not repeated
+            click.secho(f"Error: {message}", fg="red", err=True)
     if result.attention:
         names = ", ".join(sorted(result.attention))
         click.echo(f"\n{len(result.attention)} import(s) need attention: {names}.")

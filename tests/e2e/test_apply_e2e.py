@@ -356,9 +356,10 @@ def test_rejected_start_is_reported_and_counted(
     )
     state = tmp_path / "state.json"
     # Preflight would stop it first (store-wrong-category); this is about AWS's refusal.
-    code, _, err = apply(clean_sandbox, str(folder), state, capsys, "--no-preflight")
+    code, out, err = apply(clean_sandbox, str(folder), state, capsys, "--no-preflight")
     assert code == 1
     assert "InvalidEventDataStoreCategoryException" in err
+    assert (out + err).count("InvalidEventDataStoreCategoryException") == 1  # said once
     record = LocalStateStore(state).read().imports["into-config-store"]
     assert [a.outcome for a in record.attempts] == ["rejected"] and record.intent is None
     code, out, _ = apply(clean_sandbox, str(folder), state, capsys, "--no-preflight")

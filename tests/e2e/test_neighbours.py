@@ -32,7 +32,7 @@ FAST = ApplyOptions(poll_interval=0.05)
 
 
 class _Quiet:
-    def message(self, name: str | None, text: str) -> None:
+    def message(self, name: str | None, text: str, *, error: bool = False) -> None:
         self.last = (name, text)
 
     def progress(self, name: str, progress: Any) -> None:
