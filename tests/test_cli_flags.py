@@ -257,13 +257,12 @@ def test_an_endpoint_that_refuses_connections_fails_at_once() -> None:
     about 10 s): the message is the probe's, so no retry ran."""
     import socket
 
-    from reconciler.aws.discovery import caller_account
-    from reconciler.aws.session import ClientFactory
+    from reconciler.aws.accounts import Connections
     from reconciler.errors import CloudError
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    factory = ClientFactory(region="us-east-1", endpoint_url=f"http://127.0.0.1:{port}")
+    connections = Connections(region="us-east-1", endpoint_url=f"http://127.0.0.1:{port}")
     with pytest.raises(CloudError, match="the connection was refused"):
-        caller_account(factory)
+        connections.reader("123456789012")

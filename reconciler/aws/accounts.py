@@ -120,6 +120,7 @@ class Connections:
             return self._factories[account]
 
     def _connect(self, account: str) -> ClientFactory:
+        self.base.check_reachable()
         access = self.accounts.get(account)
         if access is None or not (access.role_arn or access.profile):
             factory = self.base

@@ -143,8 +143,6 @@ class ClientFactory:
         region = region or self.region
         key = (service, region, retries)
         with self._lock:
-            if self.endpoint_url and not self._probed and retries == "read":
-                self._probe()  # StartImport's client never retries: botocore fails it fast
             if key not in self._clients:
                 attempts = 1 if retries == "start_import" else READ_MAX_ATTEMPTS
                 # total_max_attempts counts the first call; botocore's `max_attempts` key
@@ -162,9 +160,12 @@ class ClientFactory:
                 )
             return self._clients[key]
 
-    def _probe(self) -> None:
+    def check_reachable(self) -> None:
         """An --endpoint-url that refuses connections fails now, not after botocore's ten
-        attempts with backoff (about 10 s): nothing listens there, so nothing would answer."""
+        attempts with backoff (about 10 s): nothing listens there, so nothing would answer.
+        Asked once, before a run's first call (Connections); AWS's own endpoints are not."""
+        if not self.endpoint_url or self._probed:
+            return
         import socket
         from urllib.parse import urlparse
 
