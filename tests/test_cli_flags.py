@@ -33,6 +33,8 @@ BAD_FLAGS = [
     (["sandbox", "serve", "--port", "70000"], "--port"),
     (["sandbox", "serve", "--latency", "inf"], "--latency"),
     (["demo", "--speed", "inf"], "--speed"),
+    (["sandbox", "stats", "--endpoint-url", "foo"], "--endpoint-url"),
+    (["adopt", "--region", "bad region!"], "--region"),
 ]
 
 
@@ -124,6 +126,15 @@ def test_debug_never_prints_secrets() -> None:
     shown = redact(line)
     assert "FQoGZXIvYXdzEXAMPLE" not in shown and "0123456789abcdef" not in shown
     assert "tok<" not in shown and "Credential=AKIDEXAMPLE" in shown
+    others = (
+        "Signature:\n0123456789abcdef0123 {'WebIdentityToken': 'eyJhbGciOiJSUzI1NiJ9.oidc'} "
+        "'x-amz-sso_bearer_token': b'ssotoken123' {\"secretAccessKey\": \"camelSecret\", "
+        '"accessToken": "ssoAccess", "refreshToken": "ssoRefresh"}'
+    )
+    shown = redact(others)
+    for secret in ("0123456789abcdef0123", "eyJhbGciOiJSUzI1NiJ9", "ssotoken123", "camelSecret",
+                   "ssoAccess", "ssoRefresh"):  # fmt: skip
+        assert secret not in shown, shown
 
 
 COMMANDS = [

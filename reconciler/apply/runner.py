@@ -431,7 +431,7 @@ class Applier:
         text = f"{key[0]}/{key[1]}: {exc}" if key[1] else f"{key[0]}: {exc}"
         with self._lock:
             self.errors.append(text)
-        self.events.message(None, text)
+        self.events.message(None, text, error=True)
 
     # -- StartImport ----------------------------------------------------------------------
 

@@ -180,8 +180,8 @@ class ClientFactory:
                 f"cannot reach {self.endpoint_url}: the connection was refused. Check "
                 "--endpoint-url and that the service (or `reconcile sandbox serve`) is running."
             ) from None
-        except OSError:
-            pass  # slow or unresolvable: botocore's own timeouts and retries decide
+        except (OSError, ValueError):
+            pass  # slow, unresolvable or odd: botocore's own timeouts and retries decide
         self._probed = True
 
     def cloudtrail(self, region: str | None = None) -> Any:

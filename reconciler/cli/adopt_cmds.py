@@ -16,6 +16,7 @@ from reconciler.cli.app import (
     open_store,
     state_option,
 )
+from reconciler.cli.options import checked, region_name
 from reconciler.errors import ExitCode
 
 SCHEMA_FILE = "manifest.schema.json"
@@ -34,6 +35,7 @@ SCHEMA_FILE = "manifest.schema.json"
     "regions",
     multiple=True,
     metavar="REGION",
+    callback=checked(region_name),
     help="Search this Region too (repeatable). Default: the global --region, AWS_REGION, or "
     "the profile's Region.",
 )

@@ -124,6 +124,7 @@ class ProgressEvents:
                     return
                 self.final[name] = progress
             else:
+                self.final.pop(name, None)  # retried in this run: its last end is what counts
                 last = self.logged.get(name)
                 if last is not None:
                     at, logged_share, status = last

@@ -104,7 +104,7 @@ def endpoint_url(value: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.hostname or port == -1:
         raise ValueError(
             f"{value!r} is not an endpoint URL; write it as http://HOST:PORT (the sandbox: "
-            "http://127.0.0.1:5555) or https://HOST"
+            "http://127.0.0.1:5555) or https://HOST."
         )
     return value
 
@@ -113,8 +113,24 @@ def region_name(value: str) -> str:
     from reconciler.fields import REGION_RE
 
     if not REGION_RE.match(value):
-        raise ValueError(f"{value!r} is not a Region name; write it like us-east-1")
+        raise ValueError(f"{value!r} is not a Region name; write it like us-east-1.")
     return value
+
+
+def checked(check: Callable[[str], str]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback from a value check (for options outside the global ones)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return value
+        try:
+            if isinstance(value, tuple):
+                return tuple(check(item) for item in value)
+            return check(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+    return callback
 
 
 def _log_aws_calls() -> None:
@@ -130,15 +146,18 @@ def _log_aws_calls() -> None:
 
 # What --debug must never print: session tokens, signatures, secret keys (botocore logs its
 # request headers and, for STS, the credentials it is given).
+_SECRET_NAMES = (
+    "SessionToken|SecretAccessKey|aws_session_token|aws_secret_access_key|WebIdentityToken|"
+    "accessToken|refreshToken|clientSecret"
+)
 _SECRETS = [
     (re.compile(r"(x-amz-security-token'?\s*[:=]\s*(?:b?')?)[^'\s,}]+", re.IGNORECASE), r"\1***"),
-    (re.compile(r"(Signature=)[0-9a-fA-F]+"), r"\1***"),
-    (re.compile(r"(X-Amz-Signature=)[0-9a-fA-F]+"), r"\1***"),
-    (re.compile(r"(<(SessionToken|SecretAccessKey)>)[^<]*"), r"\1***"),
+    (re.compile(r"(x-amz-sso_bearer_token'?\s*[:=]\s*(?:b?')?)[^'\s,}]+", re.IGNORECASE), r"\1***"),
+    (re.compile(r"((?:X-Amz-)?Signature[=:]\s*)[0-9a-fA-F]+", re.IGNORECASE), r"\1***"),
+    (re.compile(rf"(<({_SECRET_NAMES})>)[^<]*", re.IGNORECASE), r"\1***"),
     (
         re.compile(
-            r"""(["']?(?:SessionToken|SecretAccessKey|aws_session_token|aws_secret_access_key)"""
-            r"""["']?\s*[:=]\s*["']?)[^"',\s}]+"""
+            rf"""(["']?(?:{_SECRET_NAMES})["']?\s*[:=]\s*["']?)[^"',\s}}]+""", re.IGNORECASE
         ),
         r"\1***",
     ),
@@ -384,13 +403,13 @@ class FiniteFloat(click.ParamType):  # type: ignore[type-arg]
             try:
                 number = float(str(value).strip())
             except ValueError:
-                self.fail(f"{value!r} is not a number", param, ctx)
+                self.fail(f"{value!r} is not a number.", param, ctx)
         too_low = number <= self.low if self.low_open else number < self.low
         if number != number or too_low or number > self.high:  # nan != nan
             side = ">" if self.low_open else ">="
             low, high = _number(self.low), _number(self.high)
             self.fail(
-                f"{value} must be a finite number {side} {low} and <= {high}",
+                f"{value} must be a finite number {side} {low} and <= {high}.",
                 param,
                 ctx,
             )

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from reconciler.cli.options import FiniteFloat
+from reconciler.cli.options import FiniteFloat, checked, endpoint_url
 
 
 @click.group(name="sandbox")
@@ -124,6 +124,7 @@ def _catch_stop_signals() -> _StopRequest:
 
 @sandbox.command()
 @click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", required=True,
+              callback=checked(endpoint_url),
               help="The sandbox, e.g. http://127.0.0.1:5555.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats(endpoint_url: str, as_json: bool) -> None:

@@ -13,7 +13,7 @@ SHOWN = 10  # changes listed; the rest are counted
 def manifest_changes(saved: SavedPlan) -> list[str]:
     """One line per difference between the plan's entries and the manifests now."""
     if not saved.scope:
-        return []
+        return ["the plan names no manifest paths, so the manifests cannot be compared"]
     loaded = load_manifests(saved.scope)
     files = {(f.path, f.sha256) for f in loaded.files}
     if files == {(m.path, m.sha256) for m in saved.plan.basis.manifests}:

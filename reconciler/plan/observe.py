@@ -193,8 +193,14 @@ def _details(
         return _from_record(listed, record)
     if record is None:
         known = cached(listed, state)
-        if known is not None:
-            return known  # a finished foreign import, described before: details for free
+        retryable = listed.status in ("FAILED", "STOPPED")
+        if known is not None and not (
+            retryable and store_key(listed.destination or "") in adoptable
+        ):
+            # A finished foreign import, described before: details for free. One an entry
+            # may adopt and retry is asked again: the cache holds no role, and a retry
+            # keeps the import's own.
+            return known
         if store_key(listed.destination or "") not in adoptable:
             return listed  # unmanaged, and no entry could adopt it: the listing is enough
     detailed = reader.get_import(listed.region, listed.import_id)

@@ -333,7 +333,10 @@ class _Planner:
         self, spec: ImportSpec, record: ImportRecord, observed: ObservedImport
     ) -> Action:
         changes = self._attribute_changes(spec, record)
-        role_changed = any(change.field == "role_arn" for change in changes)
+        # A retry sends only the ImportId: the import keeps the role and Region it started with.
+        kept = [c.field for c in changes if c.field in ("role_arn", "bucket_region")]
+        role_changed = bool(kept)
+        what = " and ".join(sorted(kept))
         common: dict[str, Any] = {
             "import_id": observed.import_id,
             "progress": progress_of(observed),
@@ -350,8 +353,8 @@ class _Planner:
             return self._action(
                 spec,
                 ActionKind.ATTENTION,
-                f"{status}, and role_arn changed: the import keeps the role it started with. "
-                f"Restore the old role_arn, or let it finish (or stop it) and plan again",
+                f"{status}, and {what} changed: the import keeps what it started with. "
+                f"Restore the old {what}, or let it finish (or stop it) and plan again",
                 **common,
             )
         if role_changed and status in ("FAILED", "STOPPED"):
@@ -360,11 +363,11 @@ class _Planner:
             return self._replace_or_attention(
                 spec,
                 record,
-                confirmed=f"{status}, and role_arn changed; confirmed with --replace: a new "
-                "import starts with the new role",
-                unconfirmed=f"{status}, and role_arn changed: a retry keeps the role the "
-                "import started with. Restore the old role_arn, or confirm a new import with "
-                f"--replace {spec.name}",
+                confirmed=f"{status}, and {what} changed; confirmed with --replace: a new "
+                f"import starts with the new {what.replace('role_arn', 'role')}",
+                unconfirmed=f"{status}, and {what} changed: a retry keeps the "
+                f"{what.replace('role_arn', 'role')} the import started with. Restore the old "
+                f"{what}, or confirm a new import with --replace {spec.name}",
                 changes=changes,
             )
         if status in ONGOING:
