@@ -298,13 +298,12 @@ def apply(
       reconcile apply --retry payments-2024   # after fixing the role or the files
       RECONCILE_MAX_COST=500 reconcile apply --auto-approve   # a budget for the run
     """
-    from datetime import timedelta
 
     from reconciler.apply.run import ApplyRequest, run_apply
     from reconciler.apply.types import ApplyOptions
     from reconciler.cli.app import connections, emit_json, render
+    from reconciler.cli.plan_cmds import plan_request
     from reconciler.errors import ManifestError, UsageError
-    from reconciler.plan.make import PlanRequest
 
     if plan_file and (paths or targets or replace or shard or retry):
         raise UsageError(
@@ -323,16 +322,16 @@ def apply(
     settings = global_settings(ctx)
     store = open_store(state_location)
     request = ApplyRequest(
-        PlanRequest(
-            paths=paths or ("manifests",),
-            targets=targets,
-            replace=replace,
-            retry_backoff=timedelta(seconds=retry_backoff),
-            grace=timedelta(seconds=pending_grace),
-            shard=shard,
-            retry=retry,
-            queue_scope=queue_scope,
-            **preflight.request_fields(),
+        plan_request(
+            paths,
+            targets,
+            replace,
+            retry_backoff,
+            pending_grace,
+            shard,
+            retry,
+            queue_scope,
+            preflight,
         ),
         plan_file=plan_file,
         lock_timeout=lock_timeout,

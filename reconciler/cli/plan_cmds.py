@@ -29,6 +29,7 @@ from reconciler.errors import ExitCode
 if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
     from reconciler.cli.options import PreflightFlags
     from reconciler.plan.desired import Shard
+    from reconciler.plan.make import PlanRequest
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -95,25 +96,16 @@ def plan(
       reconcile plan --retry payments-2024   # its failure is fixed: show the retry
       reconcile plan --max-cost 500          # no start if the run would cost more
     """
-    from datetime import timedelta
 
     from reconciler.errors import ManifestError
-    from reconciler.plan.make import PlanRequest, make_plan
+    from reconciler.plan.make import make_plan
     from reconciler.plan.saved import write_plan_file
 
     settings = global_settings(ctx)
     fmt = output_format(as_json, as_markdown, settings)
     store = open_store(state_location)
-    request = PlanRequest(
-        paths=paths or ("manifests",),
-        targets=targets,
-        replace=replace,
-        retry_backoff=timedelta(seconds=retry_backoff),
-        grace=timedelta(seconds=pending_grace),
-        shard=shard,
-        retry=retry,
-        queue_scope=queue_scope,
-        **preflight.request_fields(),
+    request = plan_request(
+        paths, targets, replace, retry_backoff, pending_grace, shard, retry, queue_scope, preflight
     )
     try:
         saved = make_plan(request, store.read(), connections(settings))
@@ -133,6 +125,35 @@ def plan(
     if saved.plan.needs_attention:
         return ExitCode.ATTENTION
     return ExitCode.CHANGES_PENDING if saved.plan.has_changes else ExitCode.OK
+
+
+def plan_request(
+    paths: tuple[str, ...],
+    targets: tuple[str, ...],
+    replace: tuple[str, ...],
+    retry_backoff: float,
+    pending_grace: float,
+    shard: Shard | None,
+    retry: tuple[str, ...],
+    queue_scope: str,
+    preflight: PreflightFlags,
+) -> PlanRequest:
+    """The flags plan and apply share, as the request both make their plan from."""
+    from datetime import timedelta
+
+    from reconciler.plan.make import PlanRequest
+
+    return PlanRequest(
+        paths=paths or ("manifests",),
+        targets=targets,
+        replace=replace,
+        retry_backoff=timedelta(seconds=retry_backoff),
+        grace=timedelta(seconds=pending_grace),
+        shard=shard,
+        retry=retry,
+        queue_scope=queue_scope,
+        **preflight.request_fields(),
+    )
 
 
 @click.command(epilog=EXIT_CODES_HELP)

@@ -108,6 +108,7 @@ def _preflighted(
     observed: Observed,
     now: datetime,
     request: PlanRequest,
+    options: PlanOptions,
     connector: Connector,
 ) -> Plan:
     """The plan again, with what preflight found for the imports it would start. Nothing to
@@ -121,9 +122,7 @@ def _preflighted(
     if not wanted:
         return first
     evidence = gather(wanted, connector, Settings(request.price_per_gb), now)
-    return plan(
-        desired, state, observed, now, request.options(), Preflight(evidence, request.max_cost)
-    )
+    return plan(desired, state, observed, now, options, Preflight(evidence, request.max_cost))
 
 
 def candidate_of(action: Action, spec: ImportSpec) -> Candidate:
@@ -168,7 +167,7 @@ def plan_and_observed(
     options = request.options()
     result = plan(desired, state, observed, moment, options)
     if request.preflight:
-        result = _preflighted(result, desired, state, observed, moment, request, connector)
+        result = _preflighted(result, desired, state, observed, moment, request, options, connector)
     saved = SavedPlan(
         plan=result,
         specs=desired.specs,

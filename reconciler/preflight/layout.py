@@ -47,7 +47,10 @@ def parse_source(uri: str) -> Source | None:
 
 
 def file_time(key: str) -> datetime | None:
-    """The delivery time (minute precision, UTC) in a trail file's name, if it has one."""
+    """The delivery time (minute precision, UTC) in a trail file's name, if it has one.
+
+    The sandbox has its own copy of this rule (sandbox/source.py) on purpose: it stands in for
+    AWS, and the tests compare preflight's count with what the sandbox's imports read."""
     match = _FILE_TIME.search(key)
     if match is None:
         return None
