@@ -37,7 +37,9 @@ from tests.faults.harness import (
 CRASH_POINT_KILLS = (
     [f"before_start:{n}" for n in (1, 2, 3, 4)]
     + [f"after_start:{n}" for n in (1, 2, 3, 4)]
-    + [f"mid_write:{n}" for n in (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 18)]
+    + [f"mid_write:{n}" for n in (1, 2, 3, 4)]  # holder record, first write, compaction
+    + [f"mid_journal:{n}" for n in (1, 2, 3, 4, 5, 6, 8, 10, 12, 14)]
+    + ["mid_compaction"]
     + [f"waiting:{n}" for n in (1, 2, 3, 5, 8)]
 )
 

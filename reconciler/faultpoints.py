@@ -16,6 +16,12 @@ _passed: dict[str, int] = {}
 _lock = threading.Lock()
 
 
+def crash_point_wanted(name: str) -> bool:
+    """Whether RECONCILE_CRASH_AT names this point (to stage a torn write before it)."""
+    wanted = os.environ.get("RECONCILE_CRASH_AT")
+    return wanted is not None and wanted.partition(":")[0] == name
+
+
 def crash_point(name: str) -> None:
     wanted = os.environ.get("RECONCILE_CRASH_AT")
     if not wanted:

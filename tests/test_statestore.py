@@ -211,9 +211,11 @@ def test_document_from_another_lineage_is_refused(state_path: Path) -> None:
 # -- interrupts and crashes ----------------------------------------------------------------
 
 
-def test_interrupt_at_the_final_rename_keeps_old_state(
+def test_interrupt_at_compactions_final_rename_keeps_the_write_in_the_journal(
     store: LocalStateStore, state_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A write is one journal line; the document is rewritten once, when the lock is let go.
+    Ctrl-C at that rename leaves the old document, its backup and the journal: nothing lost."""
     write_once(store, "a")
     write_once(store, "b")
     old_bytes = state_path.read_bytes()
@@ -231,17 +233,22 @@ def test_interrupt_at_the_final_rename_keeps_old_state(
 
     assert state_path.read_bytes() == old_bytes
     assert store.backup_path.read_bytes() == old_bytes  # backed up, then interrupted
+    assert store.journal_path.exists()
     assert leftovers(state_path.parent) == []
     assert store.holder() is None  # the lock was released on the way out
-    assert write_once(LocalStateStore(state_path), "c").serial == 3
+    again = LocalStateStore(state_path)
+    assert (sorted(again.read().imports), again.read().serial) == (["a", "b", "c"], 3)
+    assert write_once(again, "d").serial == 4
+    assert not store.journal_path.exists()  # compacted by the next holder
 
 
-def test_interrupt_between_temp_write_and_rename(
+def test_interrupt_before_a_journal_line_is_synced_leaves_a_whole_state(
     store: LocalStateStore, state_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Ctrl-C between writing a line and syncing it: the write happened or did not, never
+    half; no temp file stays, and the state is one document again after the lock."""
     write_once(store, "a")
     write_once(store, "b")
-    old_state, old_backup = state_path.read_bytes(), store.backup_path.read_bytes()
 
     def interrupted(fd: int) -> None:
         raise KeyboardInterrupt
@@ -252,8 +259,9 @@ def test_interrupt_between_temp_write_and_rename(
         with pytest.raises(KeyboardInterrupt):
             store.write(document)
         monkeypatch.undo()
-    assert state_path.read_bytes() == old_state
-    assert store.backup_path.read_bytes() == old_backup
+    state = LocalStateStore(state_path).read()
+    assert sorted(state.imports) in (["a", "b"], ["a", "b", "c"])
+    assert not store.journal_path.exists()
     assert leftovers(state_path.parent) == []
 
 
@@ -270,7 +278,7 @@ with store.lock("reconcile apply"):
 
 
 def test_sigkill_during_writes_leaves_valid_state_and_backup(state_path: Path) -> None:
-    names = [f"payments-{n:04d}" for n in range(300)]  # ~200 KB, so a kill lands mid-write
+    names = [f"payments-{n:04d}" for n in range(300)]
     write_once(LocalStateStore(state_path), *names)
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(state_path)], stdout=subprocess.PIPE, text=True
@@ -282,16 +290,128 @@ def test_sigkill_during_writes_leaves_valid_state_and_backup(state_path: Path) -
     writer.stdout.close()
 
     store = LocalStateStore(state_path)
-    state = store.read()
-    backup = LocalStateStore(store.backup_path).read()
+    state = store.read()  # the document and the journal's whole lines; a torn one is not
     assert state.serial > 1, "the writer never wrote"
-    assert backup.serial in (state.serial - 1, state.serial)
-    assert sorted(state.imports) == sorted(backup.imports) == names
-    # The next holder takes over: stale holder record replaced, temp files cleaned up.
+    assert sorted(state.imports) == names
+    assert store.journal_path.exists()
+    # The next holder takes over: stale holder record replaced, temp files cleaned up, the
+    # journal compacted into the document (the one before it kept as the backup).
     with store.lock("reconcile apply") as info:
         assert store.holder() == info
         assert leftovers(state_path.parent) == []
+        assert not store.journal_path.exists()
+        assert store.read().serial == state.serial
+        assert LocalStateStore(store.backup_path).read().serial == 1
         assert store.write(state).serial == state.serial + 1
+
+
+# -- the journal ---------------------------------------------------------------------------
+
+
+def test_each_write_appends_only_what_changed_and_the_lock_compacts_once(
+    store: LocalStateStore, state_path: Path
+) -> None:
+    write_once(store, *[f"imp-{n:04d}" for n in range(1000)])
+    document_bytes = state_path.read_bytes()
+    with store.lock("reconcile apply"):
+        document = store.read()
+        for name in ("imp-0001", "imp-0002", "new-one"):
+            records = {**document.imports, name: record(name, 7)}
+            document = store.write(document.with_records(records))
+        assert state_path.read_bytes() == document_bytes  # the document is not rewritten...
+        lines = store.journal_path.read_bytes().splitlines()
+        assert [json.loads(line)["serial"] for line in lines] == [2, 3, 4]
+        assert [list(json.loads(line)["imports"]) for line in lines] == [
+            ["imp-0001"], ["imp-0002"], ["new-one"]
+        ]  # fmt: skip
+        assert max(len(line) for line in lines) < 2000  # ...and a line holds one record
+        # Readers see every write at once, without the lock, with the serial advanced.
+        seen = LocalStateStore(state_path).read()
+        assert (seen.serial, seen.imports["new-one"].identity.start.month) == (4, 7)  # type: ignore[union-attr]
+        assert not store.backup_path.exists()  # no backup per write
+    assert not store.journal_path.exists()
+    assert LocalStateStore(state_path).read() == document
+    assert LocalStateStore(store.backup_path).read().serial == 1  # one backup, at compaction
+
+
+def test_a_removed_record_is_journalled_as_removed(store: LocalStateStore) -> None:
+    write_once(store, "a", "b")
+    with store.lock("reconcile state rm"):
+        document = store.read()
+        store.write(document.with_records({"a": document.imports["a"]}))
+        assert sorted(LocalStateStore(store.path).read().imports) == ["a"]
+    assert sorted(LocalStateStore(store.path).read().imports) == ["a"]
+
+
+def _journal_of(store: LocalStateStore, *lines: dict[str, Any]) -> None:
+    body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    store.journal_path.write_bytes(body)
+
+
+def test_a_torn_last_line_is_ignored_and_compacted_away(store: LocalStateStore) -> None:
+    first = write_once(store, "a")
+    entry = {"lineage": first.lineage, "serial": 2, "imports": {}, "foreign": {}}
+    _journal_of(store, entry)
+    with store.journal_path.open("ab") as handle:
+        handle.write(b'{"lineage": "' + first.lineage.encode() + b'", "ser')  # killed here
+    assert LocalStateStore(store.path).read().serial == 2
+    assert write_once(store, "b").serial == 3  # after compaction: nothing follows a torn line
+    assert not store.journal_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ({"lineage": "another", "serial": 2}, "belongs to another state"),
+        ({"serial": 3}, "serial 3 where 2 was due"),
+        ({"serial": "2"}, "not a journal entry"),
+        ({"imports": {"x": {"identity": 5}}}, "line 1 is corrupt"),
+    ],
+)
+def test_a_journal_that_does_not_fit_is_refused_and_left_alone(
+    store: LocalStateStore, line: dict[str, Any], message: str
+) -> None:
+    first = write_once(store, "a")
+    entry = {"lineage": first.lineage, "serial": 2, "imports": {}, "foreign": {}, **line}
+    _journal_of(store, entry)
+    before = store.journal_path.read_bytes()
+    with pytest.raises(StateError, match=message):
+        LocalStateStore(store.path).read()
+    with pytest.raises(StateError, match=message), store.lock("reconcile apply"):
+        pass
+    assert store.journal_path.read_bytes() == before
+
+
+def test_lines_already_compacted_are_skipped(store: LocalStateStore) -> None:
+    """A crash after the document was rewritten but before the journal was removed."""
+    write_once(store, "a")
+    second = write_once(store, "b")  # serial 2, compacted
+    stale = {"lineage": second.lineage, "serial": 2, "imports": {"zombie": None}, "foreign": {}}
+    _journal_of(store, stale)
+    assert LocalStateStore(store.path).read() == second
+
+
+def test_a_journal_without_its_document_is_refused(store: LocalStateStore) -> None:
+    write_once(store, "a")
+    store.path.unlink()
+    _journal_of(store, {"lineage": "x", "serial": 2, "imports": {}, "foreign": {}})
+    with pytest.raises(StateError, match="missing but its journal"):
+        LocalStateStore(store.path).read()
+
+
+def test_a_write_by_someone_else_is_seen_although_nothing_is_reparsed(
+    store: LocalStateStore,
+) -> None:
+    """The unchanged check is by the files' signature: an append by another writer (one
+    that ignored the lock) changes it, and the write is refused."""
+    write_once(store, "a")
+    with store.lock("reconcile apply"):
+        document = store.read()
+        with store.journal_path.open("ab") as handle:
+            line = {"lineage": document.lineage, "serial": 2, "imports": {}, "foreign": {}}
+            handle.write(json.dumps(line).encode() + b"\n")
+        with pytest.raises(StateError, match="changed since it was read"):
+            store.write(with_records(document, "b"))
 
 
 # -- locking -------------------------------------------------------------------------------

@@ -43,7 +43,9 @@ class StateKeeper:
 def _same(before: dict[str, ImportRecord], after: dict[str, ImportRecord]) -> bool:
     if before.keys() != after.keys():
         return False
+    # A change replaces the records it touches: the rest are the same objects, so a step
+    # costs what it changed, not what the state holds.
     return all(
-        replace(before[name], updated_at=None) == replace(after[name], updated_at=None)
-        for name in before
+        old is new or replace(old, updated_at=None) == replace(new, updated_at=None)
+        for old, new in ((before[name], after[name]) for name in before)
     )

@@ -4,7 +4,12 @@ Files, for a state at `.reconcile/state.json` (all mode 0600; the directory 0700
 - `state.json`: the document. Replaced only by `os.replace` of a fully written, fsynced temp
   file in the same directory, so a crash or SIGKILL at any moment leaves the old or the new
   version, never a truncated one.
-- `state.json.backup`: the previous version, copied the same atomic way before each replace.
+- `state.json.journal`: the writes since the document was last written whole, one appended,
+  fsynced line each (state/journal.py). Reading replays it over the document; the lock's
+  holder compacts it into the document when it takes the lock and when it lets go, so a
+  step of apply costs one small append whatever the number of records.
+- `state.json.backup`: the previous version, copied the same atomic way before each
+  compaction (once per run, not per write).
 - `state.json.lock`: the flock target (filelock). The kernel releases it when its holder
   exits, however it exits; the empty file stays.
 - `state.json.lock.info`: the holder's `LockInfo` as JSON, written after taking the lock and
@@ -28,7 +33,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from reconciler.errors import StateError
-from reconciler.faultpoints import crash_point
+from reconciler.faultpoints import crash_point, crash_point_wanted
+from reconciler.state import journal
 from reconciler.state.document import StateDocument
 from reconciler.state.store import (
     DEFAULT_STATE_PATH,
@@ -52,8 +58,13 @@ class LocalStateStore:
         self.backup_path = self.path.with_name(self.path.name + ".backup")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.info_path = self.path.with_name(self.path.name + ".lock.info")
+        self.journal_path = self.path.with_name(self.path.name + journal.JOURNAL_SUFFIX)
         self._last_seen: tuple[str, int] | None = None
         self._held: LockInfo | None = None
+        # What this store last read or wrote, and the files' signature then: a write whose
+        # files still look the same builds on it without reading and parsing them again.
+        self._known: StateDocument | None = None
+        self._known_files: tuple[object, object] | None = None
 
     def describe(self) -> str:
         return os.fspath(self.path)
@@ -65,19 +76,20 @@ class LocalStateStore:
         self._last_seen = (document.lineage, document.serial)
         return document
 
-    def _read_bytes(self) -> bytes | None:
+    def _read_bytes(self, path: Path | None = None) -> bytes | None:
+        path = path or self.path
         try:
-            if not stat.S_ISREG(self.path.stat().st_mode):  # a FIFO would block apply forever
+            if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block apply forever
                 raise StateError(
-                    f"state {self.describe()} is not a regular file (a FIFO, device or "
+                    f"state {os.fspath(path)} is not a regular file (a FIFO, device or "
                     "folder); point --state (or RECONCILE_STATE) at a file, or at a new path."
                 )
-            return self.path.read_bytes()
+            return path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise StateError(
-                f"state {self.describe()} cannot be read: {exc.strerror or exc}."
+                f"state {os.fspath(path)} cannot be read: {exc.strerror or exc}."
             ) from None
 
     def _parse(self, raw: bytes) -> StateDocument:
@@ -89,9 +101,32 @@ class LocalStateStore:
         )
         return parse_state_bytes(raw, source, untouched)
 
+    def _files(self) -> tuple[object, object]:
+        """A signature of the document and the journal: any write by anyone changes it."""
+        return _signature(self.path), _signature(self.journal_path)
+
     def _load(self) -> StateDocument:
-        raw = self._read_bytes()
-        return StateDocument.empty() if raw is None else self._parse(raw)
+        """The document with its journal replayed. Without the lock a holder may compact
+        between our two reads: then the files' signature changed, and we read again."""
+        for _ in range(20):
+            before = self._files()
+            raw = self._read_bytes()
+            logged = self._read_bytes(self.journal_path)
+            files = self._files()
+            if files == before:
+                break
+        document = StateDocument.empty() if raw is None else self._parse(raw)
+        if logged:
+            if raw is None:
+                raise StateError(
+                    f"state {self.describe()} is missing but its journal "
+                    f"{os.fspath(self.journal_path)} is there; both were left untouched. "
+                    f"Restore {os.fspath(self.backup_path)} as the state if it is valid, or "
+                    "move the journal away to start over."
+                )
+            document = journal.replay(document, logged, self.describe())
+        self._known, self._known_files = document, files
+        return document
 
     # -- writing -------------------------------------------------------------------------
 
@@ -99,19 +134,19 @@ class LocalStateStore:
         source = self.describe()
         if self._held is None:
             raise StateError(f"state {source} can only be written while holding its lock.")
-        # Validate what is there before replacing it: a state we cannot read is never
-        # overwritten, and one that changed since we read it means someone else wrote.
-        raw = self._read_bytes()
-        current = StateDocument.empty() if raw is None else self._parse(raw)
+        # Validate what is there before writing: a state we cannot read is never overwritten,
+        # and one that changed since we read it means someone else wrote. Files that look
+        # as they did after our last read or write hold what we know: no re-parse needed.
+        current = self._known
+        if current is None or self._files() != self._known_files:
+            current = self._load()
         check_unchanged(source, self._last_seen, current, document)
         new = document.next_version()
-        payload = json.dumps(new.to_json(), indent=2, ensure_ascii=False) + "\n"
         try:
-            self._make_directory()
-            if raw is not None:
-                # Backup first: a crash between the two replaces leaves backup == state (old).
-                _atomic_write(self.backup_path, raw)
-            _atomic_write(self.path, payload.encode("utf-8"))
+            if current.exists:
+                self._append(journal.entry(current, new))
+            else:
+                self._write_whole(new, None)  # the first write: there is no document to extend
         except OSError as exc:
             where = f": {exc.filename}" if exc.filename else ""
             raise StateError(
@@ -119,7 +154,58 @@ class LocalStateStore:
                 "previous version is unchanged."
             ) from None
         self._last_seen = (new.lineage, new.serial)
+        self._known, self._known_files = new, self._files()
         return new
+
+    def _append(self, line: bytes) -> None:
+        """One journal line, fsynced before we return (the caller's next step relies on it)."""
+        created = not self.journal_path.exists()
+        fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        try:
+            view = memoryview(line)
+            if crash_point_wanted("mid_journal"):  # crash tests: half a line, then SIGKILL
+                view = view[os.write(fd, view[: len(line) // 2]) :]
+                os.fsync(fd)
+                crash_point("mid_journal")
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_directory(self.journal_path.parent)  # the new file's name must survive too
+
+    def _write_whole(self, document: StateDocument, raw: bytes | None) -> None:
+        """The document in one file: the backup of `raw` first (a crash between the two
+        replaces leaves backup == state), then the state, then the journal it folds in."""
+        self._make_directory()
+        payload = json.dumps(document.to_json(), indent=2, ensure_ascii=False) + "\n"
+        if raw is not None:
+            _atomic_write(self.backup_path, raw)
+        _atomic_write(self.path, payload.encode("utf-8"))
+        crash_point("mid_compaction")  # crash tests: the document is whole, the journal stays
+        if self.journal_path.exists():
+            self.journal_path.unlink()
+            _fsync_directory(self.journal_path.parent)
+
+    def _compact(self) -> None:
+        """Fold the journal into the document (lock held). Replaying it first also drops a
+        torn last line, so nothing is ever appended after one."""
+        if not self.journal_path.exists():
+            return
+        raw = self._read_bytes()
+        document = self._load()
+        if raw is None:
+            return  # _load refused a journal without a document already
+        try:
+            self._write_whole(document, raw)
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            raise StateError(
+                f"state {self.describe()} could not be compacted ({exc.strerror or exc}{where}); "
+                "the document and its journal are unchanged and still hold every write."
+            ) from None
+        self._known, self._known_files = document, self._files()
 
     def _make_directory(self) -> None:
         """A new state folder is 0700 whatever the umask (mkdir's mode is masked by it); an
@@ -168,15 +254,27 @@ class LocalStateStore:
                     f"{os.fspath(self.info_path)} ({exc.strerror or exc})."
                 ) from None
             self._held = info
+            self._compact()  # a journal left by a run that was killed
             yield info
         finally:
-            self._held = None
             try:
-                recorded = self.holder()
-                if info is not None and recorded is not None and recorded.lock_id == info.lock_id:
-                    self.info_path.unlink(missing_ok=True)
-            finally:
-                file_lock.release()
+                if self._held is not None:
+                    # The run's writes become one document (and one backup). If that fails,
+                    # the journal still holds them, and the next holder compacts it.
+                    with suppress(StateError):
+                        self._compact()
+            finally:  # a Ctrl-C during compaction still lets go of the lock
+                self._held = None
+                try:
+                    recorded = self.holder()
+                    if (
+                        info is not None
+                        and recorded is not None
+                        and recorded.lock_id == info.lock_id
+                    ):
+                        self.info_path.unlink(missing_ok=True)
+                finally:
+                    file_lock.release()
 
     def holder(self) -> LockInfo | None:
         """The recorded holder. After a holder was killed this record is stale (the OS lock
@@ -231,6 +329,15 @@ class LocalStateStore:
             for leftover in self.path.parent.glob(f".{_glob_escape(name)}.tmp-*"):
                 with suppress(OSError):
                     leftover.unlink()
+
+
+def _signature(path: Path) -> object:
+    """Inode, size and change time: a replace or an append changes at least one."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns
 
 
 def _glob_escape(name: str) -> str:

@@ -87,7 +87,9 @@ _DUMMY_AWS = {
     "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/reconcile-tests/credentials",
     "AWS_EC2_METADATA_DISABLED": "true",
 }
-CRASH_POINTS = ("before_start", "after_start", "mid_write", "waiting")
+CRASH_POINTS = (
+    "before_start", "after_start", "mid_write", "mid_journal", "mid_compaction", "waiting",
+)  # fmt: skip
 
 
 # -- the sandbox -------------------------------------------------------------------------------

@@ -11,8 +11,10 @@ valid right after each kill.
 
 The crash points (reconciler/faultpoints.py): `before_start` (intent written, StartImport not
 sent), `after_start` (StartImport answered, ImportId not yet written), `mid_write` (a temp
-file written, not renamed: the lock holder record, the backup or the state itself),
-`waiting` (in the --wait poll loop). `:N` dies the Nth time the point is passed, counted over
+file written, not renamed: the lock holder record, the backup or the whole state),
+`mid_journal` (half a journal line written and synced: a torn write), `mid_compaction` (the
+journal folded into the document, the journal not yet removed), `waiting` (in the --wait
+poll loop). `:N` dies the Nth time the point is passed, counted over
 both Regions' workers.
 
 An intent that never reached AWS stays `pending` for the 10-minute grace window, which plan
@@ -20,7 +22,7 @@ and apply cannot shorten; the harness ages such an intent in the state (see
 `harness.age_pending_intents`) only after the plan shows it `pending` and the sandbox holds no
 import with its identity, and the round's report lists each time it did.
 
-CI runs this fixed, seeded set (13 kills); bench/crash_kills.py runs 100.
+CI runs this fixed, seeded set (16 kills); bench/crash_kills.py runs 100.
 """
 
 from __future__ import annotations
@@ -37,8 +39,12 @@ CRASH_POINT_KILLS = [
     "after_start",  # an import exists in AWS, state holds only the intent
     "after_start:3",
     "mid_write:2",  # the first state write (mid_write:1 is the lock holder record)
-    "mid_write:6",  # a later state write (or its backup)
-    "mid_write:11",
+    "mid_write:3",  # the compaction at the end of the run: its backup...
+    "mid_write:4",  # ...and the document itself
+    "mid_journal",  # the first step's line torn: the first intent, before its StartImport
+    "mid_journal:4",  # a later step's line
+    "mid_journal:9",
+    "mid_compaction",  # the run's writes are in the document, its journal not yet removed
     "waiting",  # --wait polling an import
     "waiting:4",
 ]
