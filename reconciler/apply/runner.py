@@ -225,6 +225,8 @@ class Applier:
                     action.name, f"renamed from {action.previous_name}", ApplyOutcome.RENAMED
                 )
             elif kind in STATE_ONLY and spec is not None:
+                if not first_pass and kind is ActionKind.NOOP and self._settled(action.name):
+                    continue  # COMPLETED is for good, and the first pass recorded it
                 changes.append(self._refresher(spec, action, now))
                 if kind is ActionKind.ADOPT:
                     self._outcome(action.name, f"adopted {action.import_id}", ApplyOutcome.ADOPTED)
@@ -263,6 +265,12 @@ class Applier:
                 )
 
         return change
+
+    def _settled(self, name: str) -> bool:
+        """A record this run's re-plans need not refresh: final and COMPLETED (re-planning a
+        queue after each start must cost what changed, not every record of its store)."""
+        record = self.keeper.document.imports.get(name)
+        return record is not None and record.final and record.status == "COMPLETED"
 
     def _refresher(
         self, spec: ImportSpec, action: Action, now: datetime

@@ -325,6 +325,12 @@ class _Planner:
         return self._by_status(spec, record, observed)
 
     def _attribute_changes(self, spec: ImportSpec, record: ImportRecord) -> tuple[Change, ...]:
+        # The common case, decided without building two documents to compare.
+        recorded = (record.bucket_region, record.role_arn, record.max_attempts)
+        if recorded == (spec.bucket_region, spec.role_arn, spec.retry.max_attempts) and (
+            record.retry_stopped == spec.retry.stopped
+        ):
+            return ()
         return field_changes(
             record_document(record)["attributes"], spec_document(spec)["attributes"]
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from reconciler.state.document import ForeignImport, ImportRecord, StateDocument
@@ -22,10 +22,10 @@ class StateKeeper:
         """Apply `change` to the records and write them, unless nothing but times changed
         (polling a running import every few seconds must not rewrite state each time)."""
         with self._lock:
-            before = dict(self.document.imports)
+            before = self.document.imports
             current = dict(before)
             change(current)
-            if _same(before, current):
+            if not _settle(before, current):
                 return self.document
             self.document = self.store.write(self.document.with_records(current))
             return self.document
@@ -40,12 +40,18 @@ class StateKeeper:
             self.document = self.store.write(self.document.with_foreign(merged))
 
 
-def _same(before: dict[str, ImportRecord], after: dict[str, ImportRecord]) -> bool:
-    if before.keys() != after.keys():
-        return False
-    # A change replaces the records it touches: the rest are the same objects, so a step
-    # costs what it changed, not what the state holds.
-    return all(
-        old is new or replace(old, updated_at=None) == replace(new, updated_at=None)
-        for old, new in ((before[name], after[name]) for name in before)
-    )
+def _settle(before: Mapping[str, ImportRecord], after: dict[str, ImportRecord]) -> bool:
+    """Whether `after` differs from `before` in more than times. A record whose only change
+    is its `updated_at` is put back as it was, so a step writes (and journals) only the
+    records it really changed, not every record a re-plan refreshed."""
+    changed = before.keys() != after.keys()
+    for name, new in after.items():
+        old = before.get(name)
+        if old is None or old is new:
+            changed = changed or old is None
+            continue
+        if replace(old, updated_at=None) == replace(new, updated_at=None):
+            after[name] = old
+        else:
+            changed = True
+    return changed
