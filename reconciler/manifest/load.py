@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from reconciler.fields import format_time
+from reconciler.gcpause import gc_paused
 from reconciler.manifest import checks as manifest_checks
 from reconciler.manifest.models import (
     ApiEntry,
@@ -136,6 +137,11 @@ class _FileContext:
 def load_manifests(paths: Sequence[str], started: frozenset[str] | None = None) -> LoadResult:
     """Every file in PATHS, checked; `started` (names whose import started, from state)
     lets overlap advice name only entries that can still change."""
+    with gc_paused():
+        return _load_manifests(paths, started)
+
+
+def _load_manifests(paths: Sequence[str], started: frozenset[str] | None) -> LoadResult:
     result = LoadResult()
     files, result.problems = find_manifest_files(paths)
     parsed_files: dict[str, ParsedYaml] = {}

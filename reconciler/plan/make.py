@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reconciler.errors import ManifestError, UsageError
+from reconciler.gcpause import gc_paused
 from reconciler.manifest.load import LoadResult, load_manifests
 from reconciler.observed import Observed
 from reconciler.plan.desired import (
@@ -159,13 +160,14 @@ def plan_and_observed(
     now: datetime | None = None,
 ) -> tuple[SavedPlan, Observed]:
     """The plan, and what it saw (apply keeps the finished foreign imports from it)."""
-    desired, _ = load_desired(request.paths, request.shard, started_names(state))
-    _check_names(desired, request)
-    connector.use_accounts(desired.accounts)
-    observed = reachable(observe(connector.reader, desired, state))
-    moment = now or datetime.now(UTC)
-    options = request.options()
-    result = plan(desired, state, observed, moment, options)
+    with gc_paused():  # bulk phases: everything they build stays alive (see gcpause.py)
+        desired, _ = load_desired(request.paths, request.shard, started_names(state))
+        _check_names(desired, request)
+        connector.use_accounts(desired.accounts)
+        observed = reachable(observe(connector.reader, desired, state))
+        moment = now or datetime.now(UTC)
+        options = request.options()
+        result = plan(desired, state, observed, moment, options)
     if request.preflight:
         result = _preflighted(result, desired, state, observed, moment, request, options, connector)
     saved = SavedPlan(
