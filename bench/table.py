@@ -74,6 +74,8 @@ def benches(quick: bool) -> tuple[dict[str, list[str]], list[Row]]:
     table = [
         Row(f"apply --wait, 20 new beside {managed} managed vs beside 100", "<= 1.3x", "state",
             lambda text: number(rf"ratio {managed}/100: min +([\d.]+)", text)),
+        Row("one state write at 10,000 records", "(was 322 ms)", "state",
+            lambda text: number(r"10000 records: +min +([\d.]+)", text), " ms"),
         Row("one state write, 10,000 records vs 1,000", "(was 7.7x)", "state",
             lambda text: number(r"ratio 10000/1000: min +([\d.]+)", text)),
         Row("validate of 2,000 imports vs `import boto3`", "<= 1.0x", "startup",

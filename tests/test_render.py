@@ -511,3 +511,16 @@ def test_json_round_trips_through_plan_from_json() -> None:
     assert again == plan
     assert render_json(again) == text
     assert render_json_document(plan) == json.loads(text)
+
+
+def test_streamed_json_is_the_rendered_json() -> None:
+    """`plan --json` writes the document in pieces (bounded memory at 10,000 actions); the
+    text is exactly the rendered one, for a plan larger than one piece."""
+    import io
+
+    from reconciler.render.json_doc import write_json
+
+    for plan in (sample_plan(), _many(300)):
+        written = io.StringIO()
+        write_json(plan, written)
+        assert written.getvalue() == render_json(plan) + "\n"

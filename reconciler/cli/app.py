@@ -37,6 +37,7 @@ __all__ = [
     "GlobalSettings",
     "connections",
     "emit_json",
+    "emit_plan_json",
     "execute",
     "format_options",
     "global_options",
@@ -249,6 +250,16 @@ def emit_json(settings: GlobalSettings, document: Any) -> None:
 
         data = jmespath.search(settings.query, data)
     click.echo(json.dumps(data, indent=2))
+
+
+def emit_plan_json(settings: GlobalSettings, plan: Plan) -> None:
+    """The plan's JSON document on stdout: streamed, unless --query filters it."""
+    if settings.query is not None:
+        emit_json(settings, render(plan, "json", False))
+        return
+    from reconciler.render.json_doc import write_json
+
+    write_json(plan, sys.stdout)
 
 
 def render(plan: Plan, fmt: str, color: bool) -> str:

@@ -301,7 +301,7 @@ def apply(
 
     from reconciler.apply.run import ApplyRequest, run_apply
     from reconciler.apply.types import ApplyOptions
-    from reconciler.cli.app import connections, emit_json, render
+    from reconciler.cli.app import connections, emit_plan_json, render
     from reconciler.cli.plan_cmds import plan_request
     from reconciler.errors import ManifestError, UsageError
 
@@ -378,7 +378,7 @@ def apply(
         stop.set()
         raise
     if as_json:
-        emit_json(settings, render(result.plan, "json", False))
+        emit_plan_json(settings, result.plan)
     else:
         _print_outcomes(result, events.printed)
         if wait:

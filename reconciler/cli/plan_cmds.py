@@ -10,7 +10,7 @@ import click
 from reconciler.cli.app import (
     EXIT_CODES_HELP,
     connections,
-    emit_json,
+    emit_plan_json,
     format_options,
     global_options,
     global_settings,
@@ -113,7 +113,7 @@ def plan(
         print_problems(exc.problems, settings.use_color(sys.stderr))
         raise
     if fmt == "json":
-        emit_json(settings, render(saved.plan, fmt, False))
+        emit_plan_json(settings, saved.plan)
     else:
         click.echo(render(saved.plan, fmt, settings.use_color(sys.stdout)))
     if out:
@@ -178,7 +178,7 @@ def show(ctx: click.Context, planfile: str, as_json: bool, as_markdown: bool) ->
     settings = global_settings(ctx)
     fmt = output_format(as_json, as_markdown, settings)
     if fmt == "json":
-        emit_json(settings, render(saved.plan, fmt, False))
+        emit_plan_json(settings, saved.plan)
     else:
         click.echo(render(saved.plan, fmt, settings.use_color(sys.stdout)))
     return ExitCode.OK
