@@ -45,13 +45,15 @@ def _settle(before: Mapping[str, ImportRecord], after: dict[str, ImportRecord]) 
     is its `updated_at` is put back as it was, so a step writes (and journals) only the
     records it really changed, not every record a re-plan refreshed."""
     changed = before.keys() != after.keys()
+    only_times = []
     for name, new in after.items():
         old = before.get(name)
         if old is None or old is new:
             changed = changed or old is None
-            continue
-        if replace(old, updated_at=None) == replace(new, updated_at=None):
-            after[name] = old
+        elif replace(old, updated_at=None) == replace(new, updated_at=None):
+            only_times.append(name)
         else:
             changed = True
+    for name in only_times:
+        after[name] = before[name]
     return changed
