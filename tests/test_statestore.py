@@ -382,6 +382,35 @@ def test_a_journal_that_does_not_fit_is_refused_and_left_alone(
     assert store.journal_path.read_bytes() == before
 
 
+def test_a_full_disk_mid_line_takes_the_line_back(
+    store: LocalStateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Half a line written, then ENOSPC: the write fails as a whole, and the next write (a
+    worker recording its StartImport, say) is not appended after a torn line."""
+    import errno
+
+    write_once(store, "a")
+    real_write = os.write
+    calls: list[int] = []
+
+    def filling(fd: int, data: Any) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with store.lock("reconcile apply"):
+        document = store.read()
+        monkeypatch.setattr(os, "write", filling)
+        with pytest.raises(StateError, match="No space left"):
+            store.write(with_records(document, "b"))
+        monkeypatch.undo()
+        assert store.journal_path.read_bytes() == b""  # taken back
+        store.write(with_records(document, "c"))
+        assert sorted(LocalStateStore(store.path).read().imports) == ["a", "c"]
+    assert sorted(LocalStateStore(store.path).read().imports) == ["a", "c"]
+
+
 def test_lines_already_compacted_are_skipped(store: LocalStateStore) -> None:
     """A crash after the document was rewritten but before the journal was removed."""
     write_once(store, "a")

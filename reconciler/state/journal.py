@@ -77,7 +77,9 @@ def replay(document: StateDocument, raw: bytes, source: str) -> StateDocument:
         if parsed["serial"] != serial + 1:
             raise StateError(
                 f"{where} is serial {parsed['serial']} where {serial + 1} was due; the files "
-                "were left untouched. Restore the backup next to the state if it is valid."
+                "were left untouched. The backup next to the state is the document before this "
+                "run's journal: restoring it loses the run's steps (apply would then adopt its "
+                "imports by identity)."
             )
         serial = parsed["serial"]
         try:
@@ -113,7 +115,8 @@ def _parse_line(line: bytes, where: str) -> dict[str, Any]:
     ):
         raise StateError(
             f"{where} is not a journal entry this reconcile wrote; the files were left "
-            "untouched. Restore the backup next to the state if it is valid."
+            "untouched. Move the journal away only once no run is using the state: the "
+            "document then lacks its steps, and apply adopts their imports by identity."
         )
     return parsed
 

@@ -65,6 +65,7 @@ class LocalStateStore:
         # files still look the same builds on it without reading and parsing them again.
         self._known: StateDocument | None = None
         self._known_files: tuple[object, object] | None = None
+        self._torn = False  # a failed append could not be taken back (see _append)
 
     def describe(self) -> str:
         return os.fspath(self.path)
@@ -115,6 +116,11 @@ class LocalStateStore:
             files = self._files()
             if files == before:
                 break
+        else:
+            raise StateError(
+                f"state {self.describe()} kept changing while it was read (another run is "
+                "writing it); nothing was changed. Run the command again."
+            )
         document = StateDocument.empty() if raw is None else self._parse(raw)
         if logged:
             if raw is None:
@@ -137,6 +143,12 @@ class LocalStateStore:
         # Validate what is there before writing: a state we cannot read is never overwritten,
         # and one that changed since we read it means someone else wrote. Files that look
         # as they did after our last read or write hold what we know: no re-parse needed.
+        if self._torn:
+            raise StateError(
+                f"state {source}: an earlier write in this run could not be taken back from "
+                f"the journal {os.fspath(self.journal_path)}; nothing more is written. The next "
+                "run compacts it (a torn last line is ignored)."
+            )
         current = self._known
         if current is None or self._files() != self._known_files:
             current = self._load()
@@ -162,14 +174,26 @@ class LocalStateStore:
         created = not self.journal_path.exists()
         fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         try:
-            view = memoryview(line)
-            if crash_point_wanted("mid_journal"):  # crash tests: half a line, then SIGKILL
-                view = view[os.write(fd, view[: len(line) // 2]) :]
+            size = os.fstat(fd).st_size
+            try:
+                view = memoryview(line)
+                if crash_point_wanted("mid_journal"):  # crash tests: half a line, then SIGKILL
+                    view = view[os.write(fd, view[: len(line) // 2]) :]
+                    os.fsync(fd)
+                    crash_point("mid_journal")
+                while view:
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
-                crash_point("mid_journal")
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            except BaseException:
+                # A full disk, an I/O error or Ctrl-C mid-line: take the line back, so the
+                # write did not happen and a later append never follows a torn line. If even
+                # that fails, this store writes nothing more until the journal is compacted.
+                try:
+                    os.ftruncate(fd, size)
+                    os.fsync(fd)
+                except OSError:
+                    self._torn = True
+                raise
         finally:
             os.close(fd)
         if created:
@@ -255,6 +279,7 @@ class LocalStateStore:
                 ) from None
             self._held = info
             self._compact()  # a journal left by a run that was killed
+            self._torn = False
             yield info
         finally:
             try:
