@@ -9,7 +9,7 @@ pinned (DESIGN.md, "Plan JSON"): top-level `format_version`, `basis`, `summary`,
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -195,13 +195,13 @@ class Plan:
         return {
             "format_version": PLAN_FORMAT_VERSION,
             "created_at": self.created_at,
-            "basis": _lists(asdict(self.basis)),
+            "basis": _plain(self.basis),
             "summary": {
                 **self.summary(),
-                "estimate": asdict(self.estimate) if self.estimate else None,
+                "estimate": _plain(self.estimate) if self.estimate else None,
             },
             "actions": [_action_json(action) for action in self.actions],
-            "unmanaged": [_lists(asdict(item)) for item in self.unmanaged],
+            "unmanaged": [_plain(item) for item in self.unmanaged],
         }
 
     @classmethod
@@ -224,22 +224,13 @@ def _word(kind: ActionKind, count: int) -> str:
     return SUMMARY_WORDS[kind]
 
 
-def _lists(value: Any) -> Any:
-    """`asdict` keeps tuples; JSON documents (and their schema) want lists."""
-    if isinstance(value, tuple | list):
-        return [_lists(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _lists(item) for key, item in value.items()}
-    return value
-
-
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _plain(value: Any) -> Any:
-    """What `_lists(asdict(value))` gives, in one pass and without asdict's deep copies
-    (most of the time of `plan --json` at 10,000 actions): dataclasses become dicts in field
-    order, tuples lists; strings, numbers and enums are shared, not copied."""
+    """`asdict(value)` with tuples as lists (JSON documents and their schema want lists), in
+    one pass and without asdict's deep copies (most of the time of `plan --json` at 10,000
+    actions): dataclasses become dicts in field order; strings, numbers and enums are shared."""
     names = _FIELD_NAMES.get(type(value))
     if names is None and is_dataclass(value) and not isinstance(value, type):
         names = _FIELD_NAMES.setdefault(type(value), tuple(f.name for f in fields(value)))
