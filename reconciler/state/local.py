@@ -107,8 +107,12 @@ class LocalStateStore:
         return _signature(self.path), _signature(self.journal_path)
 
     def _load(self) -> StateDocument:
-        """The document with its journal replayed. Without the lock a holder may compact
-        between our two reads: then the files' signature changed, and we read again."""
+        return self._load_with_raw()[0]
+
+    def _load_with_raw(self) -> tuple[StateDocument, bytes | None]:
+        """The document with its journal replayed, and the document's bytes. Without the
+        lock a holder may compact between our two reads: then the files' signature changed,
+        and we read again."""
         for _ in range(20):
             before = self._files()
             raw = self._read_bytes()
@@ -132,7 +136,7 @@ class LocalStateStore:
                 )
             document = journal.replay(document, logged, self.describe())
         self._known, self._known_files = document, files
-        return document
+        return document, raw
 
     # -- writing -------------------------------------------------------------------------
 
@@ -160,10 +164,9 @@ class LocalStateStore:
             else:
                 self._write_whole(new, None)  # the first write: there is no document to extend
         except OSError as exc:
-            where = f": {exc.filename}" if exc.filename else ""
             raise StateError(
-                f"state {source} could not be written ({exc.strerror or exc}{where}); the "
-                "previous version is unchanged."
+                f"state {source} could not be written ({_problem(exc)}); the previous version "
+                "is unchanged."
             ) from None
         self._last_seen = (new.lineage, new.serial)
         self._known, self._known_files = new, self._files()
@@ -217,17 +220,15 @@ class LocalStateStore:
         torn last line, so nothing is ever appended after one."""
         if not self.journal_path.exists():
             return
-        raw = self._read_bytes()
-        document = self._load()
+        document, raw = self._load_with_raw()
         if raw is None:
             return  # _load refused a journal without a document already
         try:
             self._write_whole(document, raw)
         except OSError as exc:
-            where = f": {exc.filename}" if exc.filename else ""
             raise StateError(
-                f"state {self.describe()} could not be compacted ({exc.strerror or exc}{where}); "
-                "the document and its journal are unchanged and still hold every write."
+                f"state {self.describe()} could not be compacted ({_problem(exc)}); the "
+                "document and its journal are unchanged and still hold every write."
             ) from None
         self._known, self._known_files = document, self._files()
 
@@ -354,6 +355,12 @@ class LocalStateStore:
             for leftover in self.path.parent.glob(f".{_glob_escape(name)}.tmp-*"):
                 with suppress(OSError):
                     leftover.unlink()
+
+
+def _problem(exc: OSError) -> str:
+    """What the OS said, and about which file: "No space left on device: /path"."""
+    where = f": {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 def _signature(path: Path) -> object:
