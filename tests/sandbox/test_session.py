@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from botocore.exceptions import ClientError
 
-from reconciler.aws.session import ClientFactory, is_loopback
+from reconciler.aws.session import ClientFactory, is_loopback, utc_timestamp
 from reconciler.sandbox.seed import MANAGEMENT_STORE_ARN
 from tests.conftest import SandboxClient
 from tests.sandbox.helpers import source
@@ -53,3 +55,32 @@ def test_start_import_client_does_not_retry_a_lost_response(clean_sandbox: Sandb
         )
     assert lost.value.response["ResponseMetadata"]["RetryAttempts"] == 0
     assert len(factory.cloudtrail().list_imports()["Imports"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1704067200, datetime(2024, 1, 1, tzinfo=UTC)),
+        (1704067200.25, datetime(2024, 1, 1, 0, 0, 0, 250000, tzinfo=UTC)),
+        ("2024-01-01T00:00:00Z", datetime(2024, 1, 1, tzinfo=UTC)),
+        ("2024-01-01T01:00:00+01:00", datetime(2024, 1, 1, tzinfo=UTC)),
+        ("2024-01-01T00:00:00", datetime(2024, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_timestamps_parse_to_the_same_moment(value: object, expected: datetime) -> None:
+    parsed = utc_timestamp(value)
+    assert parsed == expected
+    assert parsed.utcoffset() == timedelta(0)
+
+
+def test_clients_parse_json_and_xml_timestamps(sandbox: SandboxClient) -> None:
+    """Epoch numbers (CloudTrail's JSON) take the quick path; ISO text (S3's XML) botocore's."""
+    factory = ClientFactory(region="us-east-1", endpoint_url=sandbox.endpoint_url)
+    stores = factory.cloudtrail().list_event_data_stores()["EventDataStores"]
+    created = [store["CreatedTimestamp"] for store in stores]
+    assert created and all(moment.tzinfo is UTC for moment in created)
+    # botocore's own parser, for comparison
+    raw = sandbox.client("cloudtrail").list_event_data_stores()["EventDataStores"]
+    assert created == [store["CreatedTimestamp"] for store in raw]
+    buckets = factory.client("s3").list_buckets()["Buckets"]
+    assert buckets and all(b["CreationDate"].utcoffset() == timedelta(0) for b in buckets)
