@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.observed import Failure
 from reconciler.plan.failures import user_fixes
 from reconciler.plan.overlaps import (
     Holder,
+    HolderIndex,
     nested,
     overlapping,
     remainder,
@@ -143,3 +146,32 @@ def test_failures_only_the_user_can_fix(types: list[str], fixable: bool) -> None
 def test_succeeded_entries_are_not_failures() -> None:
     failures = [_failure("InternalError", status="SUCCEEDED"), _failure("AccessDenied")]
     assert user_fixes(failures) is not None
+
+
+_DAYS = st.integers(min_value=1, max_value=31)
+_BOUND = st.one_of(st.none(), _DAYS.map(t))
+_HOLDERS = st.lists(
+    st.builds(
+        _holder,
+        import_id=st.uuids().map(str),
+        destination=st.sampled_from([STORE, "abc-123", STORE.replace("abc-123", "other")]),
+        source_uri=st.sampled_from([None, "s3://b/AWSLogs/", "s3://b/AWSLogs/123456789012/x/",
+                                    "s3://b/Other/"]),
+        start=_BOUND,
+        end=_BOUND,
+        status=st.sampled_from(["COMPLETED", "FAILED", "IN_PROGRESS"]),
+        events=st.sampled_from([None, 0, 5]),
+    ),
+    max_size=30,
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(holders=_HOLDERS, start=_BOUND, end=_BOUND)
+def test_the_index_finds_what_the_full_scan_finds(
+    holders: list[Holder], start: datetime | None, end: datetime | None
+) -> None:
+    """The planner's index looks only near the range; it must answer exactly as comparing
+    every holder does, in the same order (messages list them in that order)."""
+    want = Identity(STORE, "s3://b/AWSLogs/123456789012/", start, end)
+    assert HolderIndex(holders).overlapping(want) == overlapping(want, holders)

@@ -13,6 +13,7 @@ times compare as times. Only a FAILED or STOPPED import that completed no events
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -145,6 +146,54 @@ def overlapping(identity: Identity, holders: Iterable[Holder]) -> list[Holder]:
         ):
             found.append(holder)
     return found
+
+
+class HolderIndex:
+    """The holders by store and start, so that finding a range's overlaps looks at the holders
+    near it rather than at every import the store reports (20 new entries beside 3,000
+    imports were 60,000 comparisons per plan, and apply plans again before every start).
+
+    `overlapping(identity)` answers exactly what `overlapping(identity, holders)` does, in the
+    same order: a holder with an open bound or unread details is always compared; one with
+    both bounds can only overlap if it starts within the store's longest span before the
+    range's start, so only those are.
+    """
+
+    def __init__(self, holders: Iterable[Holder]) -> None:
+        self._always: dict[str, list[tuple[int, Holder]]] = {}
+        self._bounded: dict[str, list[tuple[datetime, int, Holder]]] = {}
+        self._longest: dict[str, timedelta] = {}
+        for order, holder in enumerate(holders):
+            if holder.harmless:
+                continue
+            store = store_key(holder.destination)
+            if holder.source_uri is None or holder.start is None or holder.end is None:
+                self._always.setdefault(store, []).append((order, holder))
+                continue
+            self._bounded.setdefault(store, []).append((holder.start, order, holder))
+            length = max(holder.end - holder.start, timedelta(0))
+            self._longest[store] = max(self._longest.get(store, length), length)
+        for bounded in self._bounded.values():
+            bounded.sort(key=lambda item: (item[0], item[1]))
+        self._starts = {
+            store: [item[0] for item in items] for store, items in self._bounded.items()
+        }
+
+    def overlapping(self, identity: Identity) -> list[Holder]:
+        store = store_key(identity.destination)
+        near = list(self._always.get(store, ()))
+        bounded = self._bounded.get(store, [])
+        if bounded:
+            starts = self._starts[store]
+            low = (
+                bisect_left(starts, identity.start - self._longest[store])
+                if identity.start is not None
+                else 0
+            )
+            high = bisect_right(starts, identity.end) if identity.end is not None else len(starts)
+            near.extend((order, holder) for _, order, holder in bounded[low:high])
+        near.sort(key=lambda item: item[0])
+        return overlapping(identity, [holder for _, holder in near])
 
 
 def remainder(want: Span, taken: Sequence[Span]) -> list[Span]:
