@@ -166,6 +166,7 @@ def run_case(case: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
             retry_backoff=timedelta(seconds=options.get("retry_backoff_seconds", 60)),
             retry=frozenset(options.get("retry", [])),
             queue_scope=options.get("queue_scope", "account"),
+            settled=frozenset(options.get("settled", [])),
         ),
     )
     return [asdict(a) | {"action": a.action.value} for a in result.actions], [

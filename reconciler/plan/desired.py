@@ -89,6 +89,11 @@ class PlanOptions:
     # During apply: only entries the shown plan said may start (None: any). Others that would
     # start now wait for the next run, which shows them first (DESIGN.md, "Apply safety").
     startable: frozenset[str] | None = None
+    # During apply's re-plans: entries the shown plan found COMPLETED with nothing to do. They
+    # stay desired (never forgotten or renamed from, their records still claim their imports
+    # and their imports still hold events) but get no action: a re-plan before each start
+    # costs what is still moving, not every finished import of the store.
+    settled: frozenset[str] = frozenset()
 
 
 def queue_scope_of(

@@ -44,6 +44,7 @@ from reconciler.plan.facts import (
 from reconciler.plan.failures import STORE_NOT_USABLE, user_fixes
 from reconciler.plan.overlaps import (
     Holder,
+    HolderIndex,
     allowed_finding,
     events_at_stake,
     holder_of_record,
@@ -102,6 +103,7 @@ class _Planner:
                 if id_:
                     names_by_id.setdefault(id_, name)
         self.holders = holders_of(self.observed, names_by_id, self.orphans)
+        self.holder_index = HolderIndex(self.holders)
 
     # -- building blocks ---------------------------------------------------------------
 
@@ -225,7 +227,7 @@ class _Planner:
         """No create or replace over events the store already holds (DESIGN.md, "Apply
         safety"); `allow_overlap: true` is the only way through, and it stays visible."""
         if holders is None:
-            holders = overlapping(spec.identity, self.holders)
+            holders = self.holder_index.overlapping(spec.identity)
         if not holders:
             return action
         if spec.allow_overlap:
@@ -577,10 +579,10 @@ class _Planner:
     ) -> Action:
         """A new import only when --replace confirms it, and never one that exists: an import
         that already has the new identity (made in the console, say) is adopted instead."""
-        known = list(self.holders)
+        holders = self.holder_index.overlapping(spec.identity)
         if record.import_id and record.import_id not in self.observed.imports:
-            known.append(holder_of_record(spec.name, record))  # vanished: its events may stay
-        holders = overlapping(spec.identity, known)
+            vanished = holder_of_record(spec.name, record)  # its events may stay
+            holders += overlapping(spec.identity, [vanished])
         if spec.name not in self.options.replace:
             findings: tuple[Finding, ...] = ()
             if holders and not spec.allow_overlap:
@@ -680,7 +682,7 @@ def plan(
     planner = _Planner(desired, state, observed, now, options)
     actions: list[Action] = []
     for spec in _in_order(desired.specs):
-        if options.targets and spec.name not in options.targets:
+        if (options.targets and spec.name not in options.targets) or spec.name in options.settled:
             continue
         record = state.imports.get(spec.name)
         actions.append(
