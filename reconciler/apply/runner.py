@@ -124,6 +124,10 @@ class Applier:
     def run(self) -> ApplyResult:
         shown = self.saved.plan
         self._record_state_only(shown.actions, first_pass=True)
+        settled = frozenset(a.name for a in shown.of_kind(ActionKind.NOOP) if self._settled(a.name))
+        self.options = replace(
+            self.options, plan_options=replace(self.options.plan_options, settled=settled)
+        )
         busy_keys = {
             self._queue_of(a.account, a.region)
             for a in shown.actions
@@ -387,6 +391,10 @@ class Applier:
                     # Another import runs in the account (perhaps one nobody manages, in a
                     # Region this queue does not list): look again after a poll, not at once.
                     self._sleep(self.options.poll_interval)
+                elif outcome.kind is StartResult.STARTED and outcome.import_id:
+                    # Nothing else here starts while it runs: follow it with GetImport, then
+                    # plan the queue again (planning now would only show it running).
+                    self._follow(replace(starter, import_id=outcome.import_id), deadline)
                 continue
             if resolving or not self.options.wait:
                 return
