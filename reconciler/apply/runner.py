@@ -428,6 +428,7 @@ class Applier:
         lists every import of the queue: too much to repeat every few seconds)."""
         reader = self.connector.reader(action.account)
         while not self.stop.is_set():
+            crash_point("waiting")  # a kill while an import runs: the rerun must only follow it
             self._sleep(self.options.poll_interval)
             if deadline is not None and time.monotonic() >= deadline:
                 return
