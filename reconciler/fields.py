@@ -1,17 +1,16 @@
-"""Field types of a manifest, each with the check and the message a user needs.
+"""Checks of a manifest's field values, each with the message a user needs.
 
-Every validator raises `PydanticCustomError` so the message reads as a sentence about the value
-("must be an event data store ARN like ...") instead of pydantic's generic wording.
+Every check raises `FieldProblem` (a ValueError) whose message reads as a sentence about the
+value ("must be an event data store ARN like ..."). This module imports no pydantic: the
+manifest fast path (manifest/fastpath.py) and saved-plan checks call these directly, and
+manifest/fieldtypes.py wraps the same functions as pydantic field types, so both agree.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
-
-from pydantic import PlainValidator, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from typing import Any
 
 PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-[a-z])?"
 REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
@@ -39,8 +38,17 @@ MAX_EPOCH_SECONDS = 4_102_444_800  # 2100-01-01T00:00:00Z
 EXAMPLE_EDS_ARN = "arn:aws:cloudtrail:REGION:ACCOUNT:eventdatastore/ID"
 
 
-def _fail(kind: str, message: str, **context: Any) -> PydanticCustomError:
-    return PydanticCustomError(kind, message, context or None)
+class FieldProblem(ValueError):
+    """A value a manifest field cannot take; `kind` names the check (as pydantic's error type)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def _fail(kind: str, message: str) -> FieldProblem:
+    return FieldProblem(kind, message)
 
 
 def _require_str(value: Any, what: str) -> str:
@@ -127,7 +135,7 @@ def check_import_id(value: Any) -> str | None:
     return text
 
 
-def _zone_missing(shown: str) -> PydanticCustomError:
+def _zone_missing(shown: str) -> FieldProblem:
     return _fail(
         "time_zone",
         f"time {shown!r} has no time zone; botocore would read it as UTC. Add 'Z' "
@@ -199,66 +207,6 @@ def one_second_before(moment: datetime) -> datetime:
 
 def one_second_after(moment: datetime) -> datetime:
     return moment + timedelta(seconds=1)
-
-
-def _ecma(pattern: re.Pattern[str]) -> str:
-    """The pattern for JSON Schema (ECMA 262 has no Python-style named groups)."""
-    return re.sub(r"\?P<\w+>", "", pattern.pattern)
-
-
-_TIME_SCHEMA: dict[str, Any] = {
-    "description": "ISO 8601 time with Z or an offset, a date (midnight UTC), or epoch seconds.",
-    "anyOf": [
-        {"type": "string", "format": "date-time"},
-        {"type": "string", "format": "date"},
-        {"type": "integer", "minimum": 0},
-    ],
-}
-
-EventTime = Annotated[datetime, PlainValidator(parse_event_time), WithJsonSchema(_TIME_SCHEMA)]
-EventDataStoreArn = Annotated[
-    str,
-    PlainValidator(check_event_data_store_arn),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": _ecma(EVENT_DATA_STORE_ARN_RE),
-            "description": f"Event data store ARN: {EXAMPLE_EDS_ARN}",
-        }
-    ),
-]
-RoleArn = Annotated[
-    str,
-    PlainValidator(check_role_arn),
-    WithJsonSchema({"type": "string", "pattern": _ecma(ROLE_ARN_RE)}),
-]
-RegionName = Annotated[
-    str,
-    PlainValidator(check_region),
-    WithJsonSchema({"type": "string", "pattern": _ecma(REGION_RE)}),
-]
-S3Uri = Annotated[
-    str,
-    PlainValidator(check_s3_uri),
-    WithJsonSchema(
-        {"type": "string", "pattern": "^s3://[a-z0-9][a-z0-9.\\-]{1,61}[a-z0-9](/.*)?$"}
-    ),
-]
-ImportName = Annotated[
-    str,
-    PlainValidator(check_name),
-    WithJsonSchema({"type": "string", "pattern": _ecma(NAME_RE)}),
-]
-ImportId = Annotated[
-    str | None,
-    PlainValidator(check_import_id),
-    WithJsonSchema(
-        {
-            "description": "Pins the entry to an existing import; '' (the skeleton's) means none.",
-            "anyOf": [{"type": "string", "pattern": _ecma(IMPORT_ID_RE)}, {"const": ""}],
-        }
-    ),
-]
 
 
 def arn_parts(arn: str) -> tuple[str, str]:

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from pydantic_core import PydanticCustomError
 
 from reconciler.fields import (
+    FieldProblem,
     check_event_data_store_arn,
     check_import_id,
     check_region,
@@ -60,7 +60,7 @@ def test_times_accepted(value: Any, expected: datetime) -> None:
     ],
 )
 def test_times_rejected(value: Any, fragment: str) -> None:
-    with pytest.raises(PydanticCustomError) as caught:
+    with pytest.raises(FieldProblem) as caught:
         parse_event_time(value)
     assert fragment in str(caught.value)
 
@@ -114,5 +114,5 @@ def test_value_checks(check: Any, good: list[str], bad: list[str]) -> None:
     for value in good:
         check(value)
     for value in bad:
-        with pytest.raises(PydanticCustomError):
+        with pytest.raises(FieldProblem):
             check(value)

@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from reconciler.defaults import MAX_PRICE_PER_GB
-from reconciler.fields import (
+from reconciler.manifest.fieldtypes import (
     EventDataStoreArn,
     EventTime,
     ImportName,
@@ -34,7 +34,7 @@ from reconciler.fields import (
     RoleArn,
     S3Uri,
 )
-from reconciler.fields import ImportId as ImportIdField
+from reconciler.manifest.fieldtypes import ImportId as ImportIdField
 from reconciler.preflight.codes import IGNORABLE, NEVER_IGNORED
 
 MAX_ATTEMPTS_LIMIT = 20

@@ -59,7 +59,7 @@ def refused(where: str, field: str, message: str) -> Refused:
     return Refused(f"is refused: {where}, field {field}: {message}")
 
 
-# -- value checks (each raises ValueError, or fields' PydanticCustomError, a ValueError) ---
+# -- value checks (each raises ValueError; fields' FieldProblem is one) ---
 
 
 def _utc_text(value: Any) -> None:
@@ -181,7 +181,7 @@ def _check_fields(
             continue
         try:
             check(_at(data, field, where, prefix))
-        except ValueError as exc:  # PydanticCustomError is one
+        except ValueError as exc:  # FieldProblem is one
             raise refused(where, prefix + field, str(exc)) from None
 
 
