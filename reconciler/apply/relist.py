@@ -33,6 +33,7 @@ class Verdict:
     changed: bool  # the start is called off: plan again
     reason: str
     answered_at: float  # time.monotonic() of the last ListImports answer
+    seen: Observed  # the observation with the store as the last look found it
 
 
 def _changed(listed: ObservedImport, known: ObservedImport | None) -> bool:
@@ -57,12 +58,13 @@ def look_again(
     """Whether the store still looks as it did when `action` was planned from `observed`."""
     known: dict[str, ObservedImport] = dict(observed.imports)
     answered = time.monotonic()
+    seen = observed
     for _ in range(LOOKS):
         listed = reader.list_imports(spec.region, destination=spec.destination)
         answered = time.monotonic()
         fresh = [item for item in listed if _changed(item, known.get(item.import_id))]
         if not fresh:
-            return Verdict(False, "", answered)
+            return Verdict(False, "", answered, seen)
         for item in fresh:
             known[item.import_id] = cached(item, basis) or reader.get_import(
                 spec.region, item.import_id
@@ -77,5 +79,6 @@ def look_again(
                 f"{len(fresh)} import(s) appeared in the store right before the start ({ids}); "
                 f"the entry is now {now}",
                 answered,
+                seen,
             )
-    return Verdict(True, f"imports kept appearing in the store ({LOOKS} looks)", answered)
+    return Verdict(True, f"imports kept appearing in the store ({LOOKS} looks)", answered, seen)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from datetime import UTC, datetime
+from types import MappingProxyType
 
 from reconciler.apply import records
 from reconciler.apply.relist import look_again
@@ -29,7 +30,7 @@ from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult, Silen
 from reconciler.errors import CloudError
 from reconciler.faultpoints import crash_point
 from reconciler.fields import parse_time
-from reconciler.observed import FINISHED, ONGOING, Observed, Place
+from reconciler.observed import FINISHED, ONGOING, Observed, ObservedImport, Place
 from reconciler.outcomes import ApplyOutcome, AttemptKind, StartResult
 from reconciler.plan.desired import Desired, Scope, queue_key, queue_scope_of, store_backoff
 from reconciler.plan.facts import progress_of
@@ -336,13 +337,18 @@ class Applier:
             accounts=self.saved.accounts,
         )
 
-    def _replan(self, places: tuple[Place, ...]) -> tuple[Plan, Observed]:
-        """Observe the queue's places and plan them again; also returns what was seen (the
-        last look before a start plans on it again)."""
+    def _replan(
+        self, places: tuple[Place, ...], known: Observed | None = None
+    ) -> tuple[Plan, Observed]:
+        """Observe the queue's places (unless `known` is a fresh enough observation) and plan
+        them again; also returns what was seen (the last look before a start plans on it)."""
         desired = self._desired(places)
         document = self.keeper.document
-        observed = observe(self.connector.reader, desired, document, places=places)
-        self.keeper.remember_foreign(foreign_finished(observed, document))
+        if known is None:
+            observed = observe(self.connector.reader, desired, document, places=places)
+            self.keeper.remember_foreign(foreign_finished(observed, document))
+        else:
+            observed = known
         result = plan(desired, document, observed, self.clock(), self.options.plan_options)
         names = {spec.name for spec in desired.specs}
         # Forgets and renames were settled by the first pass; a queue sees only its entries.
@@ -356,9 +362,10 @@ class Applier:
     def _work_queue(self, key: QueueKey, places: tuple[Place, ...], deadline: float | None) -> None:
         resolving = False  # after an unknown outcome without --wait: one more look, no start
         withdrawn = 0  # starts called off because the store changed in the last moment
+        known: Observed | None = None  # what the last start's look saw, and its import since
         while not self.stop.is_set():
             try:
-                current, observed = self._replan(places)
+                current, observed = self._replan(places, known)
             except CloudError as exc:
                 self._place_error(key, exc)
                 return
@@ -369,19 +376,21 @@ class Applier:
             starter = next((a for a in current.actions if a.action in STARTING), None)
             if starter is not None and self._unshown(starter):
                 continue  # given up for this run; plan the queue's other entries again
+            known = None
             if starter is not None and not resolving:
                 try:
-                    outcome = self._start(starter, places, observed)
+                    started = self._start(starter, places, observed)
                 except CloudError as exc:  # e.g. the account's role cannot be assumed
                     self._place_error(key, exc)
                     return
-                if outcome is None:  # the store changed: plan again before anything starts
+                if started is None:  # the store changed: plan again before anything starts
                     withdrawn += 1
                     if withdrawn > MAX_WITHDRAWALS:
                         self._place_error(key, CloudError(_RESTLESS))
                         return
                     continue
                 withdrawn = 0
+                outcome, looked = started
                 if outcome.kind is StartResult.UNKNOWN and not self.options.wait:
                     resolving = True
                     self._sleep(min(self.options.poll_interval, 1.0))
@@ -393,8 +402,16 @@ class Applier:
                     self._sleep(self.options.poll_interval)
                 elif outcome.kind is StartResult.STARTED and outcome.import_id:
                     # Nothing else here starts while it runs: follow it with GetImport, then
-                    # plan the queue again (planning now would only show it running).
-                    self._follow(replace(starter, import_id=outcome.import_id), deadline)
+                    # plan the queue again (planning now would only show it running). After
+                    # a COMPLETED one, that plan uses the last look's listing plus the import
+                    # as it ended, not a new listing: the next start looks at its store again
+                    # anyway. One that failed is observed afresh (its failures decide a retry).
+                    final = self._follow(replace(starter, import_id=outcome.import_id), deadline)
+                    if final is not None and final.status == "COMPLETED":
+                        known = replace(
+                            looked,
+                            imports=MappingProxyType({**looked.imports, final.import_id: final}),
+                        )
                 continue
             if resolving or not self.options.wait:
                 return
@@ -423,23 +440,25 @@ class Applier:
             else:
                 self._sleep(self.options.poll_interval)
 
-    def _follow(self, action: Action, deadline: float | None) -> None:
+    def _follow(self, action: Action, deadline: float | None) -> ObservedImport | None:
         """Poll one running import with GetImport alone until it finishes (a full re-plan
-        lists every import of the queue: too much to repeat every few seconds)."""
+        lists every import of the queue: too much to repeat every few seconds); the import as
+        it ended, or None when the wait stopped first."""
         reader = self.connector.reader(action.account)
         while not self.stop.is_set():
             crash_point("waiting")  # a kill while an import runs: the rerun must only follow it
             self._sleep(self.options.poll_interval)
             if deadline is not None and time.monotonic() >= deadline:
-                return
+                return None
             try:
                 seen = reader.get_import(action.region, action.import_id or "")
             except CloudError:
-                return  # the next re-plan reports it
+                return None  # the next re-plan reports it
             progress = progress_of(seen)
             self.events.progress(action.name, progress)
             if not seen.ongoing:
-                return
+                return seen
+        return None
 
     def _sleep(self, seconds: float) -> None:
         self.stop.wait(seconds)
@@ -454,10 +473,11 @@ class Applier:
 
     def _start(
         self, action: Action, places: tuple[Place, ...], observed: Observed
-    ) -> StartOutcome | None:
-        """Intent, a last look at the store, StartImport, its answer; None when a last look
-        called the start off (the record is as it was, nothing was sent). Throttling proves
-        nothing started: the call is sent again after a backoff, each time after a new look."""
+    ) -> tuple[StartOutcome, Observed] | None:
+        """Intent, a last look at the store, StartImport, its answer and what the last look
+        saw; None when a last look called the start off (the record is as it was, nothing was
+        sent). Throttling proves nothing started: the call is sent again after a backoff, each
+        time after a new look."""
         spec = self.specs[action.name]
         kind = {ActionKind.RETRY: AttemptKind.RETRY, ActionKind.REPLACE: AttemptKind.REPLACE}.get(
             action.action, AttemptKind.CREATE
@@ -523,7 +543,7 @@ class Applier:
             outcome.kind is not StartResult.REFUSED
         ):  # --retry NAME confirms one StartImport, not a run's worth
             self._spend_confirmation(spec.name)
-        return outcome
+        return outcome, verdict.seen
 
     def _unshown(self, starter: Action) -> bool:
         """A start whose findings the approved plan did not show (an overlap accepted by an

@@ -228,3 +228,95 @@ def test_two_pipelines_with_their_own_state_never_duplicate(
         stats = clean_sandbox.stats()
         assert all(s["event_ids_ingested_more_than_once"] == 0 for s in stats.values()), stats
     assert sum(duplicates.values()) == 0, duplicates
+
+
+class NeighbourWhileFollowing(NeighbourAtTheLastLook):
+    """The real connections, but the GetImport that finds `followed` finished (apply following
+    the import it just started, with --wait) is followed by a neighbour's start; listings are
+    counted, whole Regions and single stores apart."""
+
+    def __init__(self, inner: Connections, neighbour: Any, followed: str) -> None:
+        super().__init__(inner, neighbour)
+        self.followed = followed
+        self.listings: Counter[str] = Counter()
+
+    def reader(self, account: str) -> ImportReader:
+        outer, real = self, self.inner.reader(account)
+
+        class Reader:
+            def list_imports(
+                self, region: str, destination: str | None = None
+            ) -> list[ObservedImport]:
+                outer.listings["store" if destination else "region"] += 1
+                return real.list_imports(region, destination)
+
+            def get_import(self, region: str, import_id: str) -> ObservedImport:
+                seen = real.get_import(region, import_id)
+                ended = not seen.ongoing and seen.start == _time(outer.followed)
+                if ended and not outer.fired:  # while one runs, AWS refuses a second start
+                    outer.fired = True
+                    outer.neighbour()
+                return seen
+
+            def list_failures(self, region: str, import_id: str, limit: int | None = None) -> Any:
+                return real.list_failures(region, import_id, limit)
+
+        return Reader()
+
+
+def _time(text: str) -> Any:
+    from reconciler.fields import parse_time
+
+    return parse_time(text)
+
+
+JAN_06 = {"name": "jan-06", "start": "2026-01-06T00:00:00Z", "end": "2026-01-06T23:59:59Z"}
+JAN_07 = {"name": "jan-07", "start": "2026-01-07T00:00:00Z", "end": "2026-01-07T23:59:59Z"}
+
+
+def test_an_import_started_while_apply_follows_its_own_is_never_duplicated(
+    clean_sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    """apply --wait plans the next start from its last look plus the import it followed, not
+    from a new listing; a neighbour who starts an overlapping import during that follow is
+    still caught by the look right before the next start."""
+    clean_sandbox.config(speed=1000.0, init_seconds=0.3)
+    started: list[str] = []
+    connector = NeighbourWhileFollowing(
+        Connections(endpoint_url=clean_sandbox.endpoint_url, region="us-east-1"),
+        lambda: started.append(
+            start_by_hand(clean_sandbox, "2026-01-06T12:00:00Z", "2026-01-06T13:00:00Z")
+        ),
+        followed=JAN_05["start"],
+    )
+    state = tmp_path / "state.json"
+    paths = entry_manifest(tmp_path / "m", JAN_05, JAN_06)
+    options = ApplyOptions(wait=True, wait_timeout=120, poll_interval=0.05)
+    result = apply_in_process(clean_sandbox, paths, state, connector, options)
+    assert connector.fired, "apply never followed jan-05"
+    assert result.attention == {"jan-06"}
+    into_jan_06 = [i for i in imports_in(clean_sandbox) if i["StartEventTime"].day == 6]
+    assert [i["ImportId"] for i in into_jan_06] == started  # only the neighbour's
+    assert len(result.start_gaps) == 1  # jan-05 alone was started
+
+
+def test_apply_wait_lists_the_region_once_per_queue_not_once_per_start(
+    clean_sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    """Three starts in one queue: the plan and the queue's first look list the Region; each
+    start lists its store once (the pinned last look); nothing else lists."""
+    clean_sandbox.config(speed=1000.0, init_seconds=0.1)
+    connector = NeighbourWhileFollowing(
+        Connections(endpoint_url=clean_sandbox.endpoint_url, region="us-east-1"),
+        lambda: None,
+        followed=JAN_05["start"],
+    )
+    paths = entry_manifest(tmp_path / "m", JAN_05, JAN_06, JAN_07)
+    options = ApplyOptions(wait=True, wait_timeout=120, poll_interval=0.05)
+    result = apply_in_process(clean_sandbox, paths, tmp_path / "state.json", connector, options)
+    assert len(result.start_gaps) == 3 and not result.attention
+    records = LocalStateStore(tmp_path / "state.json").read().imports
+    assert {name: r.status for name, r in records.items()} == dict.fromkeys(
+        ("jan-05", "jan-06", "jan-07"), "COMPLETED"
+    )
+    assert connector.listings == {"region": 2, "store": 3}
