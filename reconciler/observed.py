@@ -48,12 +48,14 @@ class ObservedImport:
     role_arn: str | None = None
     statistics: Mapping[str, int] | None = None
     failures: tuple[Failure, ...] = ()
+    # Computed once: every plan asks each import for it, and apply plans before every start.
+    identity: Identity | None = field(init=False, repr=False, compare=False)
 
-    @property
-    def identity(self) -> Identity | None:
-        if not self.detailed or self.destination is None or self.source_uri is None:
-            return None
-        return Identity(self.destination, self.source_uri, self.start, self.end)
+    def __post_init__(self) -> None:
+        identity = None
+        if self.detailed and self.destination is not None and self.source_uri is not None:
+            identity = Identity(self.destination, self.source_uri, self.start, self.end)
+        object.__setattr__(self, "identity", identity)  # frozen: set once, here
 
     @property
     def ongoing(self) -> bool:

@@ -24,7 +24,7 @@ import pytest
 from reconciler.cli.app import open_state_store
 from reconciler.errors import LockError, StateError
 from reconciler.spec import Identity
-from reconciler.state.document import ImportRecord, StateDocument
+from reconciler.state.document import ForeignImport, ImportRecord, StateDocument
 from reconciler.state.local import LocalStateStore
 from reconciler.state.store import (
     DEFAULT_STATE_PATH,
@@ -632,3 +632,29 @@ def test_open_state_store(tmp_path: Path) -> None:
     store = open_state_store(str(tmp_path / "state.json"))
     assert isinstance(store, LocalStateStore)
     assert store.describe() == str(tmp_path / "state.json")
+
+
+def test_stored_bytes_are_the_document_json_one_record_per_line() -> None:
+    """to_bytes is the same JSON as to_json (names with quotes and non-ASCII included),
+    laid out with a line per record."""
+    names = ["a", 'odd "name" \\ é', "z"]
+    document = with_records(StateDocument.empty(), *names).next_version()
+    foreign = ForeignImport(
+        "id-1",
+        "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/x",
+        "s3://b/",
+        datetime(2024, 1, 1, tzinfo=UTC),
+        None,
+        "COMPLETED",
+        None,
+        7,
+    )
+    document = document.with_foreign({"id-1": foreign})
+    for each in (document, StateDocument.empty()):
+        stored = each.to_bytes()
+        assert json.loads(stored) == each.to_json()
+        assert StateDocument.from_json(json.loads(stored), source="t") == each
+    lines = document.to_bytes().decode().splitlines()
+    records = [line for line in lines if line.startswith("    ")]
+    assert len(records) == len(names) + 1  # each import and the foreign one on its own line
+    assert len(lines) == 1 + 3 + (1 + len(names) + 1) + (1 + 1 + 1) + 1

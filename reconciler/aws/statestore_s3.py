@@ -155,7 +155,7 @@ class S3StateStore:
         seen = self._seen if self._seen is not None else self._fetch()
         check_unchanged(source, None, seen.document, document)
         new = document.next_version()
-        payload = (json.dumps(new.to_json(), indent=2, ensure_ascii=False) + "\n").encode()
+        payload = new.to_bytes()
         backup = seen.raw is not None and not self._bucket_versioned()
         if backup:
             self._write_backup(seen)

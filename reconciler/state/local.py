@@ -206,10 +206,10 @@ class LocalStateStore:
         """The document in one file: the backup of `raw` first (a crash between the two
         replaces leaves backup == state), then the state, then the journal it folds in."""
         self._make_directory()
-        payload = json.dumps(document.to_json(), indent=2, ensure_ascii=False) + "\n"
+        payload = document.to_bytes()
         if raw is not None:
             _atomic_write(self.backup_path, raw)
-        _atomic_write(self.path, payload.encode("utf-8"))
+        _atomic_write(self.path, payload)
         crash_point("mid_compaction")  # crash tests: the document is whole, the journal stays
         if self.journal_path.exists():
             self.journal_path.unlink()
