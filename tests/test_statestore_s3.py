@@ -164,6 +164,25 @@ def test_numbered_backups_without_versioning(
         assert new_store(store.backup_key(serial)).read().serial == serial
 
 
+def test_one_backup_per_run_and_the_newest_kept_across_gaps(
+    store: S3StateStore, new_store: Any, s3: Any, bucket: str
+) -> None:
+    """A run (one lock hold) backs up the version it found once, before its first write; its
+    later steps are one PutObject each. Serials of backups then have gaps: pruning lists them."""
+    write_once(store, "first")
+    run_starts = []
+    for run in range(BACKUPS_KEPT + 2):
+        with store.lock("reconcile apply"):
+            document = store.read()
+            run_starts.append(document.serial)
+            for step in range(3):
+                document = store.write(with_records(document, f"run-{run}-{step}"))
+    kept = run_starts[-BACKUPS_KEPT:]
+    assert keys(s3, bucket) == sorted([KEY] + [store.backup_key(n) for n in kept])
+    for serial in kept:  # each backup is the version its run found
+        assert new_store(store.backup_key(serial)).read().serial == serial
+
+
 def test_bucket_versioning_keeps_versions_instead(
     store: S3StateStore, s3: Any, bucket: str
 ) -> None:

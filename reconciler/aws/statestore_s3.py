@@ -6,9 +6,11 @@ Objects, for a state at `s3://bucket/path/state.json`:
   lost update is impossible: if anyone wrote in between, S3 answers 412 and nothing is written
   ("changed underneath"). Server-side encryption is the bucket's default.
 - Previous versions: when the bucket has versioning enabled, S3 keeps them and nothing else is
-  written. Otherwise the version being replaced is first written to `path/state.json.backup.N`,
-  N being that version's serial, and the last `BACKUPS_KEPT` backups are kept (writing serial
-  S + 1 deletes `backup.(S - BACKUPS_KEPT)`; a failed deletion is ignored, never a failed write).
+  written. Otherwise, once per lock hold (one run), before its first write, the version being
+  replaced is written to `path/state.json.backup.N`, N being that version's serial: a step of
+  apply then costs one PutObject, not three. The newest `BACKUPS_KEPT` backups are kept; older
+  ones are found with ListObjectsV2 and deleted (without s3:ListBucket, or on any failure, they
+  are left: a failed deletion is never a failed write).
 - `path/state.json.lock`: the lock, created with PutObject `IfNoneMatch: *` (as terraform's S3
   backend does with `use_lockfile`) and holding the holder's `LockInfo` as JSON. Released by
   DeleteObject `IfMatch` its ETag, and only while it still holds our lock ID: a lock that was
@@ -20,7 +22,8 @@ In a versioned bucket every lock and unlock leaves a noncurrent version or delet
 `.lock` key: a lifecycle rule expiring noncurrent versions keeps that small.
 
 Permissions needed: s3:GetObject, s3:PutObject and s3:DeleteObject on the key, `KEY.lock` and
-`KEY.backup.*`, and s3:GetBucketVersioning (without it, numbered backups are written).
+`KEY.backup.*`, and s3:GetBucketVersioning (without it, numbered backups are written);
+s3:ListBucket on the bucket lets old numbered backups be pruned.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class S3StateStore:
         self._seen: _Seen | None = None
         self._held: LockInfo | None = None
         self._versioned: bool | None = None
+        self._backed_up = False  # this lock hold has written its backup (or needs none)
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
@@ -156,7 +160,7 @@ class S3StateStore:
         check_unchanged(source, None, seen.document, document)
         new = document.next_version()
         payload = new.to_bytes()
-        backup = seen.raw is not None and not self._bucket_versioned()
+        backup = seen.raw is not None and not self._backed_up and not self._bucket_versioned()
         if backup:
             self._write_backup(seen)
         try:
@@ -171,8 +175,9 @@ class S3StateStore:
                 raise self._changed_underneath(seen) from None
             etag, version_id = landed
         self._seen = _Seen(new, etag=etag, raw=payload, version_id=version_id)
+        self._backed_up = True
         if backup:
-            self._prune_backups(seen.document.serial)
+            self._prune_backups()
         return new
 
     def _put_state(self, payload: bytes, etag: str | None) -> tuple[str, str | None]:
@@ -224,13 +229,29 @@ class S3StateStore:
                 self._versioned = False  # not allowed to ask: keep numbered backups to be safe
         return self._versioned
 
-    def _prune_backups(self, newest: int) -> None:
-        oldest_dropped = newest - BACKUPS_KEPT
-        if oldest_dropped < 1:
-            return
-        key = self.backup_key(oldest_dropped)
+    def _prune_backups(self) -> None:
+        """Delete all but the newest BACKUPS_KEPT numbered backups. Backups are written once
+        per run, so their serials have gaps: they are listed, not guessed."""
+        prefix = self.backup_key(0).removesuffix("0")
         with suppress(AwsCallError):  # the state is written; a leftover backup harms nothing
-            call("DeleteObject", lambda: self._s3.delete_object(Bucket=self.bucket, Key=key))
+            found = []
+            for page in call(
+                "ListObjectsV2",
+                lambda: list(
+                    self._s3.get_paginator("list_objects_v2").paginate(
+                        Bucket=self.bucket, Prefix=prefix
+                    )
+                ),
+            ):
+                for item in page.get("Contents", ()):
+                    number = item["Key"].removeprefix(prefix)
+                    if number.isdigit():
+                        found.append(int(number))
+            for old in sorted(found)[:-BACKUPS_KEPT]:
+                self._delete(self.backup_key(old))
+
+    def _delete(self, key: str) -> None:
+        call("DeleteObject", lambda: self._s3.delete_object(Bucket=self.bucket, Key=key))
 
     def _write_backup(self, seen: _Seen) -> None:
         # The bytes we read, not a server-side copy: the backup is exactly the version that
@@ -263,6 +284,7 @@ class S3StateStore:
             self._release(info)  # the put may have landed; removes the lock only if it is ours
             raise
         self._held = info
+        self._backed_up = False
         try:
             yield info
         except BaseException as exc:
