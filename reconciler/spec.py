@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -108,10 +108,12 @@ class ImportSpec:
     import_id: str | None = None  # explicit adoption of an existing import
     allow_overlap: bool = False
     preflight: PreflightPolicy = PreflightPolicy()
+    # Computed once: every plan keys its entries by identity, and apply plans before each start.
+    identity: Identity = field(init=False, repr=False, compare=False)
 
-    @property
-    def identity(self) -> Identity:
-        return Identity(self.destination, self.source_uri, self.start, self.end)
+    def __post_init__(self) -> None:
+        identity = Identity(self.destination, self.source_uri, self.start, self.end)
+        object.__setattr__(self, "identity", identity)  # frozen: set once, here
 
     @property
     def account(self) -> str:
