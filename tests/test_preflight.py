@@ -3,6 +3,7 @@ not give, ignoring, the retry estimate, and what the planner does with the evide
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from reconciler.plan.preflighted import Preflight, with_preflight
 from reconciler.plan.types import Action, ActionKind, IdentityView
 from reconciler.ports import BucketFacts, ListPage, NotFound, S3Object, StoreFacts, Unreadable
 from reconciler.preflight import checks
-from reconciler.preflight.gather import Candidate, _estimate
+from reconciler.preflight.gather import Candidate, Settings, _estimate, gather
 from reconciler.preflight.layout import parse_source, select_files
 from reconciler.spec import ImportSpec, PreflightPolicy, RetryPolicy, SourceLocation
 
@@ -404,3 +405,55 @@ def test_a_pending_start_keeps_its_queue_but_is_not_startable() -> None:
     evidence = {"p": Evidence((Finding("role-not-found", Severity.ERROR, "m", "f"),), None)}
     (found,), _ = with_preflight([action("p", ActionKind.PENDING)], Preflight(evidence))
     assert found.action is ActionKind.PENDING and not startable(found)
+
+
+class AccountReader:
+    """One account's preflight answers; `arrived` is a barrier every account must reach."""
+
+    def __init__(self, account: str, arrived: threading.Barrier, refuse_bucket: bool) -> None:
+        self.account, self.arrived, self.refuse_bucket = account, arrived, refuse_bucket
+        self.stores: list[str] = []
+
+    def event_data_store(self, region: str, arn: str) -> StoreFacts:
+        self.stores.append(arn)
+        self.arrived.wait()  # only passes when every account is being asked at the same time
+        return store(arn=arn)
+
+    def bucket(self, name: str) -> BucketFacts:
+        if self.refuse_bucket:
+            raise Unreadable("s3:GetBucketLocation refused")
+        return BucketFacts(name, "us-east-1", "BucketOwnerEnforced")
+
+    def role(self, arn: str) -> Any:
+        raise NotFound(arn)
+
+    def management_account(self) -> str | None:
+        return None
+
+    def list_objects(
+        self, bucket: str, region: str, prefix: str, *, delimiter: bool, start_after: str | None
+    ) -> Iterator[ListPage]:
+        return FakeBucket(hourly(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC),
+                                 account=self.account))(prefix, delimiter, start_after)  # fmt: skip
+
+
+def test_accounts_are_asked_side_by_side_and_answers_stay_with_their_entries() -> None:
+    accounts = ["111111111111", "222222222222", "333333333333"]
+    arrived = threading.Barrier(len(accounts), timeout=60)
+    readers = {a: AccountReader(a, arrived, refuse_bucket=a == accounts[1]) for a in accounts}
+    connector: Any = type("Connector", (), {"preflight": lambda self, a: readers[a]})()
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    candidates = [
+        Candidate(spec(name=f"{account}-{day}", destination=STORE.replace(ACCOUNT, account),
+                       start=start, end=datetime(2024, 1, day, tzinfo=UTC)))
+        for day in (1, 2) for account in accounts
+    ]  # fmt: skip
+    evidence = gather(candidates, connector, Settings(price_per_gb=1.0), NOW, parallelism=8)
+    assert list(evidence) == [c.spec.name for c in candidates]  # the candidates' order
+    for account, reader in readers.items():
+        assert len(reader.stores) == 1  # two entries, one store: asked once
+        for day in (1, 2):
+            found = evidence[f"{account}-{day}"]
+            codes = {finding.code for finding in found.findings}
+            assert ("preflight-incomplete" in codes) == (account == accounts[1]), codes
+            assert found.estimate is not None and found.estimate.files == (1 if day == 1 else 24)

@@ -72,14 +72,22 @@ def utc_timestamp(value: Any) -> datetime:
     """botocore's timestamp parser, quick for the epoch numbers JSON APIs send.
 
     botocore's own makes every number a datetime in the local zone through dateutil, which is
-    60% of parsing a ListImports page (two timestamps per import). Text (the ISO times of
-    S3's XML) and numbers out of range go to botocore's parser; every result is in UTC.
+    60% of parsing a ListImports page (two timestamps per import); the ISO times of S3's XML
+    took a third of a millisecond each through dateutil. Other text (the dates of HTTP
+    headers) and numbers out of range go to botocore's parser; every result is in UTC.
     """
     if isinstance(value, int | float) and not isinstance(value, bool):
         try:
             return datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
             pass
+    elif isinstance(value, str) and "T" in value:  # ISO 8601, as S3 lists LastModified
+        try:
+            iso = datetime.fromisoformat(value)  # about 1/100 of dateutil's time
+        except ValueError:
+            pass
+        else:
+            return iso.replace(tzinfo=UTC) if iso.tzinfo is None else iso.astimezone(UTC)
     from botocore.utils import parse_timestamp
 
     parsed: datetime = parse_timestamp(value)

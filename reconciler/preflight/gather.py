@@ -9,6 +9,7 @@ so a steady-state plan makes no preflight call at all. Every call goes through t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias, TypeVar
@@ -161,12 +162,32 @@ class _Asker:
 
 
 def gather(
-    candidates: Iterable[Candidate], connector: Connector, settings: Settings, now: datetime
+    candidates: Iterable[Candidate],
+    connector: Connector,
+    settings: Settings,
+    now: datetime,
+    parallelism: int = 8,
 ) -> dict[str, Evidence]:
-    """Findings and an estimate per candidate name."""
+    """Findings and an estimate per candidate name. Accounts share no question (every answer
+    is keyed by account), so each account's candidates are asked about in a thread of their
+    own: a run over dozens of accounts waits for the slowest, not for the sum."""
     wanted = list(candidates)
-    asker = _Asker(connector, [c.spec for c in wanted])
-    return {c.spec.name: _evidence(c, asker, settings, now) for c in wanted}
+    by_account: dict[str, list[Candidate]] = {}
+    for candidate in wanted:
+        by_account.setdefault(candidate.spec.account, []).append(candidate)
+
+    def one_account(group: list[Candidate]) -> dict[str, Evidence]:
+        asker = _Asker(connector, [c.spec for c in group])
+        return {c.spec.name: _evidence(c, asker, settings, now) for c in group}
+
+    groups = list(by_account.values())
+    if len(groups) > 1 and parallelism > 1:
+        with ThreadPoolExecutor(max_workers=min(parallelism, len(groups))) as pool:
+            answers = list(pool.map(one_account, groups))
+    else:
+        answers = [one_account(group) for group in groups]
+    found = {name: evidence for answer in answers for name, evidence in answer.items()}
+    return {c.spec.name: found[c.spec.name] for c in wanted}  # in the candidates' order
 
 
 def _evidence(candidate: Candidate, asker: _Asker, settings: Settings, now: datetime) -> Evidence:

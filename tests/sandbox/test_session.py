@@ -65,12 +65,18 @@ def test_start_import_client_does_not_retry_a_lost_response(clean_sandbox: Sandb
         ("2024-01-01T00:00:00Z", datetime(2024, 1, 1, tzinfo=UTC)),
         ("2024-01-01T01:00:00+01:00", datetime(2024, 1, 1, tzinfo=UTC)),
         ("2024-01-01T00:00:00", datetime(2024, 1, 1, tzinfo=UTC)),
+        ("2024-01-01T00:00:00.250Z", datetime(2024, 1, 1, 0, 0, 0, 250000, tzinfo=UTC)),
+        ("Mon, 01 Jan 2024 00:00:00 GMT", datetime(2024, 1, 1, tzinfo=UTC)),  # an HTTP date
+        ("2024-01-01 00:00:00", datetime(2024, 1, 1, tzinfo=UTC)),
     ],
 )
 def test_timestamps_parse_to_the_same_moment(value: object, expected: datetime) -> None:
+    from botocore.utils import parse_timestamp
+
     parsed = utc_timestamp(value)
     assert parsed == expected
     assert parsed.utcoffset() == timedelta(0)
+    assert parsed == parse_timestamp(value).replace(tzinfo=parse_timestamp(value).tzinfo or UTC)
 
 
 def test_clients_parse_json_and_xml_timestamps(sandbox: SandboxClient) -> None:
