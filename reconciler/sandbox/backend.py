@@ -27,7 +27,7 @@ from reconciler.sandbox.stores import (
     DEFAULT_SELECTORS,
     EventDataStore,
     now_utc,
-    retained_event_ids,
+    retained_events,
     store_arn,
 )
 
@@ -224,7 +224,8 @@ class LakeBackend(BaseBackend):
             return records
         store = self.stores.get(imp.destination)
         retention = store.retention_days if store else DEFAULT_RETENTION_DAYS
-        kept = retained_event_ids(records, datetime.fromtimestamp(at, UTC), retention)
+        moment = datetime.fromtimestamp(at, UTC)
+        kept = retained_events(records, moment, retention, imp.bucket, key)
         if store is not None:
             store.ingest(kept)
         return Ingested(len(kept))

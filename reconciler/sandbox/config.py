@@ -31,7 +31,7 @@ class SandboxConfig:
     init_seconds: float = 1.0  # how long a (re)started import stays INITIALIZING
     latency_ms: float = 0.0  # delay before every CloudTrail call
     throttle: float = 0.0  # fraction of CloudTrail calls answered with ThrottlingException
-    lose_start_responses: float = 0.0  # fraction of StartImport calls answered with HTTP 500
+    lose_start_responses: float = 0.0  # StartImport and CreateImportTask answered HTTP 500
     fault_seed: int | None = None  # makes the fault choices repeatable
     # "account": one ongoing import per account across all Regions (AWS's wording);
     # "region": one per account and Region.
@@ -46,6 +46,10 @@ class SandboxConfig:
     # Read calls answered with AccessDenied, as IAM would for a role without them (e.g.
     # "s3:ListBucket"); the names are in sandbox/denials.py.
     denied_actions: list[str] = field(default_factory=list)
+    # CloudWatch Logs import tasks (sandbox/exports.py): seconds per batch (one day of
+    # eventTime), and the days (YYYY-MM-DD) whose batches fail, as a role or KMS key would.
+    export_batch_seconds: float = 0.5
+    export_failing_days: list[str] = field(default_factory=list)
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply known keys (from JSON); unknown keys or bad values are a caller error, and
@@ -72,6 +76,12 @@ class SandboxConfig:
             raise ValueError("flaky_keys must be a list of S3 keys")
         if not isinstance(self.denied_actions, list) or not set(self.denied_actions) <= DENIABLE:
             raise ValueError(f"denied_actions must name some of {sorted(DENIABLE)}")
+        if self.export_batch_seconds < 0:
+            raise ValueError("export_batch_seconds must be >= 0")
+        if not isinstance(self.export_failing_days, list) or not all(
+            isinstance(day, str) and len(day) == 10 for day in self.export_failing_days
+        ):
+            raise ValueError("export_failing_days must be a list of YYYY-MM-DD days")
         if self.store_ready_seconds < 0:
             raise ValueError("store_ready_seconds must be >= 0")
 

@@ -1,5 +1,6 @@
-"""Faults injected in front of moto, for CloudTrail calls only: latency, throttling, and
-StartImport responses lost after the import started (the fault that makes duplicates).
+"""Faults injected in front of moto, for CloudTrail calls and CloudWatch Logs import-task calls:
+latency, throttling, and StartImport / CreateImportTask responses lost after the job started
+(the fault that makes duplicates).
 
 A WSGI middleware, so it needs nothing from moto's internals. Choices come from one seeded
 `random.Random`, so a test that sets `fault_seed` sees the same sequence every run.
@@ -20,6 +21,11 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # botocore sends X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>
 CLOUDTRAIL_TARGET = "CloudTrail_20131101."
 JSON_TYPE = "application/x-amz-json-1.1"
+# CloudWatch Logs import tasks take the same faults (Logs_20140328.<Op>); other Logs calls not.
+LOGS_IMPORT_TASK_CALLS = (
+    ".CreateImportTask", ".DescribeImportTasks", ".DescribeImportTaskBatches", ".CancelImportTask",
+)  # fmt: skip
+CREATES = (".StartImport", ".CreateImportTask")  # the calls whose lost answer makes duplicates
 
 
 def json_error(
@@ -54,7 +60,7 @@ class FaultInjector:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if CLOUDTRAIL_TARGET not in target:
+        if CLOUDTRAIL_TARGET not in target and not target.endswith(LOGS_IMPORT_TASK_CALLS):
             return self.app(environ, start_response)
         if CONFIG.latency_ms > 0:
             time.sleep(CONFIG.latency_ms / 1000)
@@ -62,7 +68,7 @@ class FaultInjector:
             return json_error(
                 start_response, "400 Bad Request", "ThrottlingException", "Rate exceeded"
             )
-        if target.endswith(".StartImport") and self._chance(CONFIG.lose_start_responses):
+        if target.endswith(CREATES) and self._chance(CONFIG.lose_start_responses):
             return self._lose_response(environ, start_response)
         return self.app(environ, start_response)
 

@@ -1,6 +1,7 @@
 """Test and demo hooks under `/_reconcile/` on the sandbox port (plain JSON over HTTP).
 
-GET  /_reconcile/stats          per store: events ingested, eventIDs ingested more than once
+GET  /_reconcile/stats          per store: events ingested, eventIDs ingested more than once;
+                                 per log group: events exported, eventIDs exported twice
 GET  /_reconcile/config         current settings (speed, init_seconds, faults, ongoing_scope,
                                  echo, store_ready_seconds: see config.SandboxConfig)
 POST /_reconcile/config         {"speed": 1000, "throttle": 0.5, "fault_seed": 7,
@@ -23,6 +24,7 @@ from werkzeug.wrappers import Request, Response
 from reconciler.sandbox import seed as seeding
 from reconciler.sandbox.backend import LOCK, lake_backends
 from reconciler.sandbox.config import CONFIG
+from reconciler.sandbox.exports import log_group_stats
 from reconciler.sandbox.faults import FaultInjector, WSGIApp
 from reconciler.sandbox.start_checks import parse_time
 from reconciler.sandbox.stores import ARN_PATTERN
@@ -126,7 +128,7 @@ class HookRoutes:
             "organization": _organization,
         }
         gets: dict[str, Callable[[], Any]] = {
-            "stats": lambda: {"stores": store_stats()},
+            "stats": lambda: {"stores": store_stats(), "log_groups": log_group_stats()},
             "config": CONFIG.as_dict,
         }
         name = path[len(PREFIX) :].strip("/")

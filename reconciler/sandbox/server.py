@@ -44,13 +44,14 @@ def start_sandbox(
     echo: str = "exact",
     store_ready_seconds: float = 0.0,
 ) -> SandboxHandle:
-    """Serve S3, IAM, STS, DynamoDB and CloudTrail (with Lake imports) on 127.0.0.1:port
+    """Serve S3, IAM, STS, DynamoDB, CloudTrail (with Lake imports) and CloudWatch Logs (with
+    import tasks from stores) on 127.0.0.1:port
     (0 picks a free port). Settings are process-wide: one sandbox per process; see
     `config.SandboxConfig` for what each one does."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from reconciler.sandbox import responses
+    from reconciler.sandbox import export_responses, responses
     from reconciler.sandbox import seed as seeding
     from reconciler.sandbox.config import CONFIG
     from reconciler.sandbox.denials import Denials
@@ -60,6 +61,7 @@ def start_sandbox(
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     responses.install()  # before the first CloudTrail request builds moto's app
+    export_responses.install()  # and the first Logs request
     CONFIG.update(
         {
             "speed": speed, "init_seconds": init_seconds, "latency_ms": latency_ms,

@@ -74,6 +74,8 @@ class EventDataStore:
     kms_key_id: str | None = None
     # eventID -> times ingested. Counts only, never the events: memory stays modest.
     ingested: Counter[str] = field(default_factory=Counter)
+    # eventID -> where it came from; an export to CloudWatch reads the file again for the body.
+    held: dict[str, HeldEvent] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -120,8 +122,10 @@ class EventDataStore:
         full = self.describe()
         return {key: full[key] for key in keys}
 
-    def ingest(self, event_ids: list[str]) -> None:
-        self.ingested.update(event_ids)
+    def ingest(self, events: list[HeldEvent]) -> None:
+        self.ingested.update(event.event_id for event in events)
+        for event in events:
+            self.held.setdefault(event.event_id, event)
 
     def duplicate_stats(self) -> dict[str, Any]:
         repeated = [count for count in self.ingested.values() if count > 1]
@@ -139,12 +143,27 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def retained_event_ids(
-    records: list[dict[str, Any]], ingested_at: datetime, retention_days: int
-) -> list[str]:
-    """The eventIDs a store keeps: only events within its retention period are copied."""
+@dataclass(frozen=True)
+class HeldEvent:
+    event_id: str
+    time_ms: int  # eventTime, in the milliseconds CloudWatch Logs counts in
+    bucket: str
+    key: str
+
+
+def retained_events(
+    records: list[dict[str, Any]], ingested_at: datetime, retention_days: int, bucket: str,
+    key: str,
+) -> list[HeldEvent]:  # fmt: skip
+    """The events a store keeps: only events within its retention period are copied."""
     oldest = ingested_at - timedelta(days=retention_days)
-    return [r["eventID"] for r in records if _event_time(r["eventTime"]) >= oldest]
+    kept = []
+    for record in records:
+        moment = _event_time(record["eventTime"])
+        if moment >= oldest:
+            milliseconds = int(moment.timestamp() * 1000) if moment.year < 9999 else 0
+            kept.append(HeldEvent(record["eventID"], milliseconds, bucket, key))
+    return kept
 
 
 def _event_time(value: str) -> datetime:
