@@ -30,6 +30,7 @@ ROLE_ARN_RE = re.compile(
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 IP_LIKE_RE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 IMPORT_ID_RE = re.compile(r"^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$")
+EXPORT_TASK_ID_RE = re.compile(r"^[\-a-zA-Z0-9]{1,256}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 
 # Epoch seconds beyond this are almost surely milliseconds pasted from a log or a console.
@@ -133,6 +134,68 @@ def check_import_id(value: Any) -> str | None:
             f"must be an ImportId (a lower-case UUID, 36 characters); got {text!r}",
         )
     return text
+
+
+def check_export_task_id(value: Any) -> str | None:
+    """A pin to an existing CloudWatch Logs import task (its importId)."""
+    if value is None or value == "":
+        return None
+    text = _require_str(value, "an importId")
+    if not EXPORT_TASK_ID_RE.match(text):
+        raise _fail(
+            "import_id",
+            f"must be a CloudWatch Logs importId (1-256 letters, digits and '-'); got {text!r}",
+        )
+    return text
+
+
+def parse_epoch_ms(value: Any) -> datetime:
+    """The CloudWatch Logs API's times: whole milliseconds since the epoch -> aware UTC."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail("time", f"must be milliseconds since the epoch (an integer); got {value!r}")
+    if value < 0 or value > MAX_EPOCH_SECONDS * 1000:
+        raise _fail("time_range", f"epoch milliseconds {value} is out of range")
+    if 0 < value < 100_000_000_000:  # before 1973 in ms, but 1973-5138 in seconds
+        raise _fail(
+            "time_range",
+            f"{value} looks like epoch seconds; the CloudWatch Logs API counts milliseconds "
+            "(multiply by 1000)",
+        )
+    return datetime.fromtimestamp(value // 1000, UTC) + timedelta(milliseconds=value % 1000)
+
+
+def parse_export_time(value: Any) -> datetime:
+    """An export's friendly time: as an import's, but milliseconds are allowed (the
+    CloudWatch Logs filter counts them; an end of 23:59:59.999 is common)."""
+    if isinstance(value, str) and "." in value:
+        text = value.strip()
+        iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+        try:
+            parsed = datetime.fromisoformat(iso)
+        except ValueError:
+            return parse_event_time(value)  # its error names the accepted forms
+        if parsed.tzinfo is None:
+            raise _zone_missing(text)
+        if parsed.microsecond % 1000:
+            raise _fail(
+                "time_fraction",
+                f"{value!r} is finer than a millisecond; the CloudWatch Logs filter counts "
+                "whole milliseconds",
+            )
+        return parsed.astimezone(UTC)
+    return parse_event_time(value)
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1000 + moment.microsecond // 1000
+
+
+def format_time_ms(moment: datetime) -> str:
+    """As `format_time`, with the milliseconds when there are any (export filters)."""
+    utc = moment.astimezone(UTC)
+    if utc.microsecond:
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return format_time(utc)
 
 
 def _zone_missing(shown: str) -> FieldProblem:

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from reconciler.fields import arn_parts, format_time, parse_time
 
@@ -96,6 +96,8 @@ class AccountAccess:
 
 @dataclass(frozen=True)
 class ImportSpec:
+    section: ClassVar[str] = "imports"  # the manifest list it comes from
+
     name: str
     destination: str
     source_uri: str

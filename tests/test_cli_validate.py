@@ -18,7 +18,7 @@ REPO = Path(__file__).parent.parent
 def test_valid_manifests_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = invoke(["validate", str(CASES / "valid")], capsys)
     assert (code, err) == (0, "")
-    assert "5 manifest file(s), 13 import(s): valid." in out
+    assert "6 manifest file(s), 13 import(s), 5 export(s): valid." in out
 
 
 def test_invalid_manifest_exits_1_with_every_problem(capsys: pytest.CaptureFixture[str]) -> None:

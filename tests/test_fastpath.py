@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -209,3 +210,17 @@ def test_validating_a_plain_manifest_does_not_import_pydantic(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1] == "False", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"exports": [{"name": "cw", "source": EDS, "role_arn": ROLE}]},
+        {"defaults": {"destination": EDS, "exports": {"role_arn": ROLE}}},
+    ],
+)
+def test_a_document_with_exports_goes_to_the_models(extra: dict[str, Any]) -> None:
+    """The fast path knows imports only: taking such a file would drop its exports unseen."""
+    document = {"version": 1, "imports": [], **extra}
+    parsed = parse(yaml.safe_dump(document))
+    assert fastpath.document_specs("m.yaml", parsed.data, parsed) is None

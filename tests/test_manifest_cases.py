@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.fields import format_time
+from reconciler.exportspec import ExportSpec
+from reconciler.fields import format_time, format_time_ms
 from reconciler.manifest.load import load_manifests
 from reconciler.spec import ImportSpec
 
@@ -45,6 +46,20 @@ def _normalised(spec: ImportSpec) -> dict[str, Any]:
     }
 
 
+def _export(spec: ExportSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "source": spec.source,
+        "role_arn": spec.role_arn,
+        "start": format_time_ms(spec.start) if spec.start else None,
+        "end": format_time_ms(spec.end) if spec.end else None,
+        "import_id": spec.import_id,
+        "allow_overlap": spec.allow_overlap,
+        "line": spec.location.line,
+        "column": spec.location.column,
+    }
+
+
 @pytest.mark.parametrize("case", _cases("invalid"))
 def test_invalid_manifest_reports_exact_problems(
     case: str, monkeypatch: pytest.MonkeyPatch
@@ -67,7 +82,9 @@ def test_valid_manifest_loads_to_expected_imports(
     monkeypatch.chdir(CASES / "valid")
     result = load_manifests([case])
     assert [p.format() for p in result.problems] == []
-    actual = [_normalised(spec) for spec in result.imports]
+    actual: Any = [_normalised(spec) for spec in result.imports]
+    if result.exports:
+        actual = {"imports": actual, "exports": [_export(spec) for spec in result.exports]}
     expected_file = CASES / "valid" / f"{case}.expected"
     if UPDATE:
         expected_file.write_text(json.dumps(actual, indent=2) + "\n")

@@ -21,7 +21,7 @@ from reconciler.plan.desired import (
     Scope,
 )
 from reconciler.plan.drift import manifest_changes
-from reconciler.plan.make import PlanRequest, plan_and_observed
+from reconciler.plan.make import PlanRequest, plan_and_observed, unplanned_exports_notice
 from reconciler.plan.observe import foreign_finished, observe, reachable
 from reconciler.plan.preflighted import startable
 from reconciler.plan.saved import SavedPlan, read_plan_file
@@ -54,7 +54,10 @@ def _saved_plan(
     notice: Callable[[str], None],
 ) -> tuple[SavedPlan, Observed]:
     if request.plan_file is None:
-        return plan_and_observed(request.plan, state, connector)
+        planned, seen = plan_and_observed(request.plan, state, connector)
+        if planned.unplanned_exports:
+            notice(unplanned_exports_notice(planned.unplanned_exports))
+        return planned, seen
     saved = read_plan_file(request.plan_file)
     connector.use_accounts(saved.accounts)
     desired = Desired(

@@ -112,6 +112,10 @@ def plan(
     except ManifestError as exc:
         print_problems(exc.problems, settings.use_color(sys.stderr))
         raise
+    if saved.unplanned_exports:
+        from reconciler.plan.make import unplanned_exports_notice
+
+        click.echo(unplanned_exports_notice(saved.unplanned_exports), err=True)
     if fmt == "json":
         emit_plan_json(settings, saved.plan)
     else:
@@ -177,6 +181,10 @@ def show(ctx: click.Context, planfile: str, as_json: bool, as_markdown: bool) ->
     saved = read_plan_file(planfile)
     settings = global_settings(ctx)
     fmt = output_format(as_json, as_markdown, settings)
+    if saved.unplanned_exports:
+        from reconciler.plan.make import unplanned_exports_notice
+
+        click.echo(unplanned_exports_notice(saved.unplanned_exports), err=True)
     if fmt == "json":
         emit_plan_json(settings, saved.plan)
     else:

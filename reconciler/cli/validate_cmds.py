@@ -92,13 +92,19 @@ def validate(
     if as_json or settings.query is not None:
         files = [f.path for f in result.files]
         document = json.loads(problems_json(result.problems, files, len(result.imports)))
+        if result.exports:
+            document["exports"] = len(result.exports)
         if checked is not None:
             document["preflight"] = checked.to_json()
         emit_json(settings, json.dumps(document, indent=2))
     elif result.problems:
         print_problems(result.problems, global_settings(ctx).use_color(sys.stderr))
     else:
-        click.echo(f"{len(result.files)} manifest file(s), {len(result.imports)} import(s): valid.")
+        exports = f", {len(result.exports)} export(s)" if result.exports else ""
+        click.echo(
+            f"{len(result.files)} manifest file(s), {len(result.imports)} import(s){exports}: "
+            "valid."
+        )
         if checked is not None:
             from reconciler.render.text import render_online
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from reconciler.fields import format_time, one_second_after, one_second_before
+from reconciler.exportspec import ExportSpec
+from reconciler.fields import format_time, format_time_ms, one_second_after, one_second_before
 from reconciler.manifest.problems import Problem, format_path
 from reconciler.manifest.yamlsource import ParsedYaml
 from reconciler.spec import ImportSpec
@@ -22,14 +23,15 @@ _EARLIEST = datetime.min.replace(year=1)
 _LATEST = datetime.max
 
 
-def _order(spec: ImportSpec) -> tuple[str, int]:
-    return spec.location.file, spec.location.index
+Entry = ImportSpec | ExportSpec  # both share one namespace of names (state, --target)
 
 
-def _problem_at(
-    spec: ImportSpec, field: str, message: str, parsed: Mapping[str, ParsedYaml]
-) -> Problem:
-    path = ("imports", spec.location.index, field)
+def _order(spec: Entry) -> tuple[str, int, str]:
+    return spec.location.file, spec.location.index, spec.section
+
+
+def _problem_at(spec: Entry, field: str, message: str, parsed: Mapping[str, ParsedYaml]) -> Problem:
+    path = (spec.section, spec.location.index, field)
     source = parsed.get(spec.location.file)
     where = source.position(path) if source else None
     line, column = (
@@ -38,21 +40,22 @@ def _problem_at(
     return Problem(spec.location.file, line, column, format_path(path), message)
 
 
-def _field(spec: ImportSpec, friendly: str, api: str, parsed: Mapping[str, ParsedYaml]) -> str:
+def _field(spec: Entry, friendly: str, api: str, parsed: Mapping[str, ParsedYaml]) -> str:
     """The key this entry actually wrote (entries use one of the two shapes)."""
     source = parsed.get(spec.location.file)
     data = source.data if source else None
     try:
-        entry = data["imports"][spec.location.index]  # type: ignore[index]
+        entry = data[spec.section][spec.location.index]  # type: ignore[index]
     except (TypeError, KeyError, IndexError):
         return friendly
     return api if isinstance(entry, dict) and api in entry else friendly
 
 
-def duplicate_names(specs: Iterable[ImportSpec], parsed: Mapping[str, ParsedYaml]) -> list[Problem]:
-    first: dict[str, ImportSpec] = {}
+def duplicate_names(specs: Iterable[Entry], parsed: Mapping[str, ParsedYaml]) -> list[Problem]:
+    first: dict[str, Entry] = {}
     problems = []
-    for spec in sorted(specs, key=_order):
+    by_place = sorted(specs, key=lambda s: (s.location.file, s.location.line, _order(s)))
+    for spec in by_place:  # the later in the file is the duplicate, whichever list it is in
         earlier = first.setdefault(spec.name, spec)
         if earlier is not spec:
             problems.append(
@@ -61,7 +64,7 @@ def duplicate_names(specs: Iterable[ImportSpec], parsed: Mapping[str, ParsedYaml
                     "name",
                     f"duplicate name '{spec.name}': already used at "
                     f"{earlier.location.describe()} (names are unique across all manifest "
-                    "files; each is the key of one import in state)",
+                    "files, imports and exports alike; each is the key of one job in state)",
                     parsed,
                 )
             )
@@ -161,10 +164,52 @@ def overlapping_ranges(
     return problems
 
 
+def overlapping_exports(
+    specs: Iterable[ExportSpec], parsed: Mapping[str, ParsedYaml]
+) -> list[Problem]:
+    """The imports' overlap rule for exports of one store: closed eventTime ranges that share
+    a moment would copy those events to CloudWatch twice. Exports are few per store, so each
+    is compared with the earlier ones of its store."""
+    by_store: dict[str, list[ExportSpec]] = defaultdict(list)
+    problems = []
+    for spec in sorted(specs, key=_order):
+        earlier = next((e for e in by_store[spec.source] if _shares_a_moment(spec, e)), None)
+        by_store[spec.source].append(spec)
+        if earlier is None or spec.allow_overlap:
+            continue
+        field = _field(spec, "start_event_time", "importFilter", parsed)
+        message = (
+            f"range {_export_range(spec)} overlaps export '{earlier.name}' "
+            f"({earlier.location.describe()}, {_export_range(earlier)}) of the same event data "
+            "store: those events would be copied to CloudWatch Logs twice (ranges are closed, "
+            f"so ranges that merely touch overlap); narrow one range, or set allow_overlap: "
+            f"true on '{spec.name}' to copy the overlap again on purpose"
+        )
+        problems.append(_problem_at(spec, field, message, parsed))
+    return problems
+
+
+def _shares_a_moment(a: ExportSpec, b: ExportSpec) -> bool:
+    starts = [moment for moment in (a.start, b.start) if moment is not None]
+    ends = [moment for moment in (a.end, b.end) if moment is not None]
+    return not starts or not ends or max(starts) <= min(ends)
+
+
+def _export_range(spec: ExportSpec) -> str:
+    start = format_time_ms(spec.start) if spec.start else "(open)"
+    end = format_time_ms(spec.end) if spec.end else "(open)"
+    return f"{start} .. {end}"
+
+
 def cross_file_problems(
     specs: list[ImportSpec],
     parsed: Mapping[str, ParsedYaml],
     started: frozenset[str] | None = None,
+    exports: Sequence[ExportSpec] = (),
 ) -> list[Problem]:
     """`started`: names whose import has started (from state), when state is known."""
-    return duplicate_names(specs, parsed) + overlapping_ranges(specs, parsed, started)
+    return (
+        duplicate_names([*specs, *exports], parsed)
+        + overlapping_ranges(specs, parsed, started)
+        + overlapping_exports(exports, parsed)
+    )

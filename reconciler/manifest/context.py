@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from reconciler.exportspec import ExportSpec
 from reconciler.manifest.problems import Problem, format_path
 from reconciler.manifest.yamlsource import ParsedYaml
 from reconciler.spec import AccountAccess
@@ -18,6 +19,7 @@ class FileContext:
     parsed: ParsedYaml
     problems: list[Problem]
     accounts: list[AccountAccess] = field(default_factory=list)
+    exports: list[ExportSpec] = field(default_factory=list)
 
     def add(self, path: Sequence[str | int], message: str, *, at_key: bool = False) -> None:
         where = self.parsed.position(path, at_key=at_key)

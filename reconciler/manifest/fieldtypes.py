@@ -18,18 +18,22 @@ from pydantic_core import PydanticCustomError
 from reconciler.fields import (
     EVENT_DATA_STORE_ARN_RE,
     EXAMPLE_EDS_ARN,
+    EXPORT_TASK_ID_RE,
     IMPORT_ID_RE,
     NAME_RE,
     REGION_RE,
     ROLE_ARN_RE,
     FieldProblem,
     check_event_data_store_arn,
+    check_export_task_id,
     check_import_id,
     check_name,
     check_region,
     check_role_arn,
     check_s3_uri,
+    parse_epoch_ms,
     parse_event_time,
+    parse_export_time,
 )
 
 
@@ -104,5 +108,29 @@ ImportId = Annotated[
             "description": "Pins the entry to an existing import; '' (the skeleton's) means none.",
             "anyOf": [{"type": "string", "pattern": _ecma(IMPORT_ID_RE)}, {"const": ""}],
         }
+    ),
+]
+ExportTaskId = Annotated[
+    str | None,
+    PlainValidator(_worded(check_export_task_id)),
+    WithJsonSchema(
+        {
+            "description": "Pins the export to an existing CloudWatch Logs import task.",
+            "anyOf": [{"type": "string", "pattern": _ecma(EXPORT_TASK_ID_RE)}, {"const": ""}],
+        }
+    ),
+]
+ExportTime = Annotated[
+    datetime,
+    PlainValidator(_worded(parse_export_time)),
+    WithJsonSchema(
+        {**_TIME_SCHEMA, "description": f"{_TIME_SCHEMA['description']} Milliseconds allowed."}
+    ),
+]
+EpochMillis = Annotated[
+    datetime,
+    PlainValidator(_worded(parse_epoch_ms)),
+    WithJsonSchema(
+        {"type": "integer", "minimum": 0, "description": "Milliseconds since the epoch (UTC)."}
     ),
 ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.exportspec import ExportSpec
 from reconciler.gcpause import gc_paused
 from reconciler.manifest import checks as manifest_checks
 from reconciler.manifest import fastpath
@@ -44,6 +45,7 @@ class ManifestFile:
 class LoadResult:
     files: list[ManifestFile] = field(default_factory=list)
     imports: list[ImportSpec] = field(default_factory=list)
+    exports: list[ExportSpec] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     accounts: dict[str, AccountAccess] = field(default_factory=dict)
 
@@ -121,9 +123,10 @@ def _load_manifests(paths: Sequence[str], started: frozenset[str] | None) -> Loa
         parsed_files[path] = parsed
         context = FileContext(path, parsed, result.problems)
         result.imports.extend(_load_document(context))
+        result.exports.extend(context.exports)
         _merge_accounts(result, context)
     result.problems.extend(
-        manifest_checks.cross_file_problems(result.imports, parsed_files, started)
+        manifest_checks.cross_file_problems(result.imports, parsed_files, started, result.exports)
     )
     result.problems.sort(key=lambda p: (p.file, p.line, p.column, p.field, p.message))
     return result
@@ -167,7 +170,7 @@ def _load_document(context: FileContext) -> Iterable[ImportSpec]:
     if not isinstance(data, dict):
         context.add(
             (),
-            f"a manifest must be a mapping with keys version, defaults, imports; got a "
+            f"a manifest must be a mapping with keys version, defaults, imports, exports; got a "
             f"{_kind(data)}",
         )
         return []

@@ -49,6 +49,10 @@ def document_specs(context: FileContext, data: dict[Any, Any]) -> list[ImportSpe
             context.add(path, message, at_key=at_key)
         header = _HEADER.validate_python(_salvage_header(data))
     context.accounts.extend(_accounts(context, header))
+    if header.exports:
+        from reconciler.manifest.exports import export_specs
+
+        context.exports.extend(export_specs(context, header.exports, header.defaults))
     starts = context.parsed.item_positions(("imports",))
     try:  # the usual case, all entries valid: one call into pydantic-core for the file
         entries: list[FriendlyEntry | ApiEntry | None] = list(
@@ -127,10 +131,12 @@ def _salvage_header(data: dict[Any, Any]) -> dict[str, Any]:
             good_accounts[account] = access
         except ValidationError:
             continue
+    exports = data.get("exports")
     return {
         "version": 1,
         "defaults": good_defaults,
         "imports": imports if isinstance(imports, list) else [],
+        "exports": exports if isinstance(exports, list) else [],
         "accounts": good_accounts,
     }
 

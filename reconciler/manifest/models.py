@@ -27,8 +27,11 @@ from pydantic_core import PydanticCustomError
 
 from reconciler.defaults import MAX_PRICE_PER_GB
 from reconciler.manifest.fieldtypes import (
+    EpochMillis,
     EventDataStoreArn,
     EventTime,
+    ExportTaskId,
+    ExportTime,
     ImportName,
     RegionName,
     RoleArn,
@@ -103,6 +106,16 @@ class PreflightFields(_Model):
     )
 
 
+class ExportDefaults(_Model):
+    """Values for the friendly exports of the same file."""
+
+    role_arn: RoleArn | None = Field(
+        None, description="Role CloudWatch Logs uses to read the store (trusts cloudtrail)."
+    )
+    start_event_time: ExportTime | None = None
+    end_event_time: ExportTime | None = None
+
+
 class Defaults(_Model):
     """Values for the friendly entries of the same file (never for API-shaped ones)."""
 
@@ -112,6 +125,7 @@ class Defaults(_Model):
     end_event_time: EventTime | None = None
     retry: RetryFields | None = None
     preflight: PreflightFields | None = None
+    exports: ExportDefaults | None = Field(None, description="Defaults for `exports:` entries.")
 
 
 class FriendlyEntry(_Model):
@@ -179,6 +193,63 @@ ImportEntry = Annotated[
 ]
 
 
+class FriendlyExport(_Model):
+    """An export to CloudWatch Logs: a CloudWatch Logs import task from an event data store."""
+
+    name: ImportName = Field(
+        description="Unique across all manifest files, imports and exports alike."
+    )
+    source: EventDataStoreArn = Field(description="ARN of the event data store to copy from.")
+    role_arn: RoleArn | None = Field(
+        None,
+        description="Role CloudWatch Logs uses (cloudtrail:GetEventDataStoreData, logs:*); "
+        "only an entry pinned by import_id may leave it out.",
+    )
+    start_event_time: ExportTime | None = Field(
+        None, description="Earliest eventTime to copy (closed range, to the millisecond)."
+    )
+    end_event_time: ExportTime | None = Field(
+        None, description="Latest eventTime to copy (closed range, to the millisecond)."
+    )
+    import_id: ExportTaskId = Field(None, description="Pin this entry to an existing task.")
+    allow_overlap: StrictBool = Field(
+        False, description="Accept that this range overlaps another export of the store."
+    )
+
+
+class ApiExportFilter(_Model):
+    startEventTime: EpochMillis | None = None
+    endEventTime: EpochMillis | None = None
+
+
+class ApiExport(_Model):
+    """An export in the shape of `aws logs create-import-task`'s input, plus a name."""
+
+    name: ImportName = Field(
+        description="Unique across all manifest files, imports and exports alike."
+    )
+    importSourceArn: EventDataStoreArn
+    importRoleArn: RoleArn | None = None
+    importFilter: ApiExportFilter | None = None
+    importId: ExportTaskId = None
+    allow_overlap: StrictBool = False
+
+
+EXPORT_API_KEYS = frozenset({"importSourceArn", "importRoleArn", "importFilter", "importId"})
+
+
+def export_shape(value: Any) -> str:
+    if isinstance(value, dict) and not EXPORT_API_KEYS.isdisjoint(value):
+        return "api"
+    return "friendly"
+
+
+ExportEntry = Annotated[
+    Annotated[FriendlyExport, Tag("friendly")] | Annotated[ApiExport, Tag("api")],
+    Discriminator(export_shape),
+]
+
+
 class AccountAccess(_Model):
     """How to reach one account: a role to assume, or a named profile (not both)."""
 
@@ -224,6 +295,10 @@ class ManifestDocument(_Model):
     version: Version = Field(description="Manifest format version; must be 1.")
     defaults: Defaults | None = None
     imports: list[ImportEntry] = Field(default_factory=list)
+    exports: list[ExportEntry] = Field(
+        default_factory=list,
+        description="CloudWatch Logs import tasks that copy a store's events out of Lake.",
+    )
     accounts: dict[AccountId, AccountAccess] | None = Field(
         None,
         description="Per account ID (12 digits): how to reach it. Accounts not listed use the "
@@ -237,4 +312,5 @@ class ManifestHeader(_Model):
     version: Version
     defaults: Defaults | None = None
     imports: list[Any] = Field(default_factory=list)
+    exports: list[Any] = Field(default_factory=list)
     accounts: dict[AccountId, AccountAccess] | None = None

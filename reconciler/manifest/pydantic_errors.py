@@ -14,13 +14,18 @@ from pydantic import BaseModel, ValidationError
 
 from reconciler.manifest.models import (
     API_KEYS,
+    EXPORT_API_KEYS,
     FRIENDLY_KEYS,
     AccountAccess,
     ApiEntry,
+    ApiExport,
+    ApiExportFilter,
     ApiImportSource,
     ApiS3Source,
     Defaults,
+    ExportDefaults,
     FriendlyEntry,
+    FriendlyExport,
     ManifestHeader,
     RetryFields,
     SourceFields,
@@ -35,9 +40,13 @@ _MODEL_UNDER_KEY: dict[str, type[BaseModel]] = {
     "retry": RetryFields,
     "ImportSource": ApiImportSource,
     "S3": ApiS3Source,
+    "exports": ExportDefaults,  # defaults.exports (an entry's path has its index last)
+    "importFilter": ApiExportFilter,
 }
 _MODEL_UNDER_KEY_PARENT: dict[str, type[BaseModel]] = {"accounts": AccountAccess}
 _TAGS: dict[str, type[BaseModel]] = {"friendly": FriendlyEntry, "api": ApiEntry}
+EXPORT_TAGS: dict[str, type[BaseModel]] = {"friendly": FriendlyExport, "api": ApiExport}
+_FRIENDLY_EXPORT_KEYS = frozenset(FriendlyExport.model_fields) - {"name", "allow_overlap"}
 
 
 def _kind(value: Any) -> str:
@@ -69,6 +78,11 @@ def _unknown_key(root: type[BaseModel], path: Path) -> str:
         return (
             f"'{key}' belongs to the friendly shape, but this entry uses the API shape "
             f"({', '.join(sorted(API_KEYS))}); write each entry wholly in one shape"
+        )
+    if model is ApiExport and key in _FRIENDLY_EXPORT_KEYS:
+        return (
+            f"'{key}' belongs to the friendly shape, but this export uses the API shape "
+            f"({', '.join(sorted(EXPORT_API_KEYS))}); write each export wholly in one shape"
         )
     allowed = sorted(model.model_fields)
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
@@ -113,14 +127,20 @@ def _message(error: Any, root: type[BaseModel], path: Path) -> tuple[str, bool]:
 
 
 def problems_from_validation(
-    exc: ValidationError, root: type[BaseModel] = ManifestHeader, *, tagged: bool = False
+    exc: ValidationError,
+    root: type[BaseModel] = ManifestHeader,
+    *,
+    tagged: bool = False,
+    tags: dict[str, type[BaseModel]] | None = None,
 ) -> Iterator[tuple[Path, str, bool]]:
-    """(path, message, at_key) per error; `tagged` strips a union tag at the front of the path."""
+    """(path, message, at_key) per error; `tagged` strips a union tag at the front of the path
+    (`tags`: the models behind the tags; an import entry's by default)."""
+    tags = tags or _TAGS
     for error in exc.errors(include_url=False):
         path: Path = tuple(error["loc"])
         model = root
-        if tagged and path and path[0] in _TAGS:
-            model = _TAGS[str(path[0])]
+        if tagged and path and path[0] in tags:
+            model = tags[str(path[0])]
             path = path[1:]
         message, at_key = _message(error, model, path)
         if path and path[-1] == "[key]":  # pydantic's marker for "the key itself"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reconciler import defaults
+from reconciler.exportspec import ExportSpec
 from reconciler.fields import arn_parts
 from reconciler.observed import ObservedImport
 from reconciler.plan.types import ManifestHash
@@ -67,6 +68,7 @@ class Desired:
     scope: Scope
     manifests: tuple[ManifestHash, ...] = ()
     accounts: Mapping[str, AccountAccess] = field(default_factory=dict)
+    exports: tuple[ExportSpec, ...] = ()  # checked; not planned yet (see make.py)
 
 
 DEFAULT_RETRY_BACKOFF = timedelta(seconds=defaults.RETRY_BACKOFF_SECONDS)

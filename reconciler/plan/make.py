@@ -75,8 +75,20 @@ def load_desired(
         scope=scope,
         manifests=tuple(ManifestHash(f.path, f.sha256) for f in loaded.files),
         accounts=dict(loaded.accounts),
+        exports=tuple(spec for spec in loaded.exports if scope.owns(spec.account)),
     )
     return desired, loaded
+
+
+def unplanned_exports_notice(names: Sequence[str]) -> str:
+    """Said on every plan and apply while exports are checked but not yet planned: an entry
+    that silently does nothing would read as done."""
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (
+        f"Note: {len(names)} export(s) to CloudWatch in the manifests ({shown}) are checked "
+        "but not planned or applied by this version of reconcile: nothing is created for them. "
+        "`reconcile validate` checks them; the sandbox serves CloudWatch Logs import tasks."
+    )
 
 
 def started_names(state: StateDocument) -> frozenset[str]:
@@ -180,5 +192,6 @@ def plan_and_observed(
         scope=request.paths,
         accounts=desired.accounts,
         shard=request.shard,
+        unplanned_exports=tuple(spec.name for spec in desired.exports),
     )
     return saved, observed

@@ -46,6 +46,8 @@ class SavedPlan:
     scope: tuple[str, ...] = ()
     accounts: Mapping[str, AccountAccess] = field(default_factory=dict)
     shard: Shard | None = None
+    # Exports in the manifests, which this version checks but does not plan (not saved).
+    unplanned_exports: tuple[str, ...] = ()
 
 
 def plan_file_document(saved: SavedPlan) -> dict[str, Any]:

@@ -1,0 +1,54 @@
+"""The desired export after loading: one CloudWatch Logs import task from an event data store.
+
+The way out of CloudTrail Lake (DOMAIN.md, "Money and duplicates"): `CreateImportTask` copies
+a store's events in an eventTime range into the log group AWS names after the store. Like an
+import's, an export's identity says what would be copied twice if it ran twice: (source store
+ARN, start, end), times in UTC to the millisecond (the API's unit). The role is an attribute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from reconciler.fields import arn_parts, format_time_ms
+from reconciler.spec import SourceLocation
+
+
+@dataclass(frozen=True, order=True)
+class ExportIdentity:
+    source: str  # event data store ARN
+    start: datetime | None
+    end: datetime | None
+
+    def describe(self) -> str:
+        start = format_time_ms(self.start) if self.start else "(open)"
+        end = format_time_ms(self.end) if self.end else "(open)"
+        return f"{self.source} [{start} .. {end}] -> CloudWatch Logs"
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    section: ClassVar[str] = "exports"  # the manifest list it comes from
+
+    name: str
+    source: str
+    role_arn: str | None  # None only for an entry pinned to an existing task (adopted)
+    start: datetime | None
+    end: datetime | None
+    location: SourceLocation
+    import_id: str | None = None  # explicit adoption of an existing import task
+    allow_overlap: bool = False
+    identity: ExportIdentity = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identity", ExportIdentity(self.source, self.start, self.end))
+
+    @property
+    def account(self) -> str:
+        return arn_parts(self.source)[0]
+
+    @property
+    def region(self) -> str:
+        return arn_parts(self.source)[1]
