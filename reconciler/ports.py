@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from reconciler.observed import Failure, ObservedImport
+from reconciler.observed_exports import ObservedBatch, ObservedExport
 from reconciler.outcomes import StartResult
 from reconciler.spec import AccountAccess
 
@@ -144,6 +145,14 @@ class PreflightReader(Protocol):
     def list_objects(
         self, bucket: str, region: str, prefix: str, *, delimiter: bool, start_after: str | None
     ) -> Iterator[ListPage]: ...
+
+
+class ExportReader(Protocol):
+    """CloudWatch Logs import-task reads of one account (DescribeImportTasks and
+    DescribeImportTaskBatches, every page)."""
+
+    def list_tasks(self, region: str, source: str | None = None) -> list[ObservedExport]: ...
+    def batches(self, region: str, import_id: str) -> tuple[ObservedBatch, ...]: ...
 
 
 class Connector(Protocol):

@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any
 
 from reconciler.aws.lake import LakeReader, call
+from reconciler.aws.logs_tasks import ExportTaskReader
 from reconciler.aws.preflight import PreflightCalls
 from reconciler.aws.session import ClientFactory, ClientOptions, new_botocore_session
 from reconciler.aws.writer import LakeWriter
@@ -97,6 +98,7 @@ class Connections:
         self._failures: dict[str, CloudError] = {}
         self._readers: dict[str, LakeReader] = {}
         self._preflight: dict[str, PreflightCalls] = {}
+        self._exports: dict[str, ExportTaskReader] = {}
         self._lock = threading.Lock()
 
     def use_accounts(self, accounts: Mapping[str, AccountAccess]) -> None:
@@ -106,6 +108,7 @@ class Connections:
             self._failures.clear()
             self._readers.clear()
             self._preflight.clear()
+            self._exports.clear()
 
     def factory(self, account: str) -> ClientFactory:
         with self._lock:
@@ -158,6 +161,12 @@ class Connections:
         factory = self.factory(account)
         with self._lock:
             return self._readers.setdefault(account, LakeReader(factory, account))
+
+    def exports(self, account: str) -> ExportTaskReader:
+        """CloudWatch Logs import-task reads of the account (its own factory and clients)."""
+        factory = self.factory(account)
+        with self._lock:
+            return self._exports.setdefault(account, ExportTaskReader(factory, account))
 
     def writer(self, account: str) -> LakeWriter:
         return LakeWriter(self.factory(account))

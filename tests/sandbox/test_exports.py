@@ -198,3 +198,29 @@ def test_paging_of_tasks(filled: SandboxClient) -> None:
         if not token:
             break
     assert seen == ids
+
+
+def test_the_reader_walks_every_page_and_keeps_milliseconds(filled: SandboxClient) -> None:
+    from reconciler.aws.accounts import Connections
+    from reconciler.exportspec import ExportIdentity
+    from reconciler.sandbox import seed
+
+    hour = {"startEventTime": ms("2026-01-05T10:00:00"),
+            "endEventTime": ms("2026-01-05T10:59:59") + 999}  # fmt: skip
+    filled.config(export_failing_days=["2026-01-05"])
+    ids = [export(filled, importFilter=hour)["importId"] for _ in range(53)]  # > 50: two pages
+    reader = Connections(endpoint_url=filled.endpoint_url, region="us-east-1").exports(seed.ACCOUNT)
+    tasks = reader.list_tasks("us-east-1", source=STORE)
+    assert [task.import_id for task in tasks] == ids
+    assert reader.calls["DescribeImportTasks"] == 2
+    first = tasks[0]
+    assert first.identity == ExportIdentity(
+        STORE,
+        datetime(2026, 1, 5, 10, tzinfo=UTC),
+        datetime(2026, 1, 5, 10, 59, 59, 999000, tzinfo=UTC),
+    )
+    assert (first.status, first.active, first.account) == ("FAILED", False, seed.ACCOUNT)
+    assert first.error == "1 of 1 batches failed."
+    (batch,) = reader.batches("us-east-1", first.import_id)
+    assert batch.status == "FAILED" and batch.error and "not authorized" in batch.error
+    assert reader.list_tasks("us-west-2") == []

@@ -1,0 +1,98 @@
+"""CloudWatch Logs import-task reads (DescribeImportTasks, DescribeImportTaskBatches), turned
+into plain data from `reconciler.observed_exports`.
+
+Both operations page with `limit` (at most 50) and `nextToken`; botocore has no paginator
+for them, so the pages are walked here. Read calls keep botocore's standard retries.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from reconciler.aws.lake import call
+from reconciler.aws.session import ClientFactory
+from reconciler.observed_exports import ObservedBatch, ObservedExport
+
+PAGE_LIMIT = 50  # the API's maximum
+
+
+def from_epoch_ms(value: Any) -> datetime | None:
+    """The API's epoch milliseconds as aware UTC, to the millisecond (botocore gives ints)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    whole = int(value)
+    return datetime.fromtimestamp(whole // 1000, UTC) + timedelta(milliseconds=whole % 1000)
+
+
+class ExportTaskReader:
+    """Read calls of one account; clients per Region come from the run's factory."""
+
+    def __init__(self, factory: ClientFactory, account: str) -> None:
+        self.factory = factory
+        self.account = account
+        self.calls: dict[str, int] = {}
+
+    def _count(self, operation: str) -> None:
+        self.calls[operation] = self.calls.get(operation, 0) + 1
+
+    def list_tasks(self, region: str, source: str | None = None) -> list[ObservedExport]:
+        """Every import task in the Region (or from one store), every page."""
+        client = self.factory.client("logs", region)
+        found: list[ObservedExport] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": PAGE_LIMIT}
+            if source is not None:
+                kwargs["importSourceArn"] = source
+            if token:
+                kwargs["nextToken"] = token
+            self._count("DescribeImportTasks")
+            page = call("DescribeImportTasks", partial(client.describe_import_tasks, **kwargs))
+            found.extend(self._observed(item, region) for item in page.get("imports", []))
+            token = page.get("nextToken")
+            if not token:
+                return found
+
+    def batches(self, region: str, import_id: str) -> tuple[ObservedBatch, ...]:
+        client = self.factory.client("logs", region)
+        found: list[ObservedBatch] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"importId": import_id, "limit": PAGE_LIMIT}
+            if token:
+                kwargs["nextToken"] = token
+            self._count("DescribeImportTaskBatches")
+            page = call(
+                "DescribeImportTaskBatches", partial(client.describe_import_task_batches, **kwargs)
+            )
+            found.extend(
+                ObservedBatch(
+                    batch_id=str(item["batchId"]),
+                    status=str(item.get("status", "UNKNOWN")),
+                    error=item.get("errorMessage"),
+                )
+                for item in page.get("importBatches", [])
+            )
+            token = page.get("nextToken")
+            if not token:
+                return tuple(found)
+
+    def _observed(self, item: dict[str, Any], region: str) -> ObservedExport:
+        window = item.get("importFilter") or {}
+        statistics = item.get("importStatistics") or {}
+        return ObservedExport(
+            import_id=str(item["importId"]),
+            status=str(item.get("importStatus", "UNKNOWN")),
+            account=self.account,
+            region=region,
+            source=item.get("importSourceArn"),
+            start=from_epoch_ms(window.get("startEventTime")),
+            end=from_epoch_ms(window.get("endEventTime")),
+            destination_arn=item.get("importDestinationArn"),
+            bytes_imported=statistics.get("bytesImported"),
+            created=from_epoch_ms(item.get("creationTime")),
+            updated=from_epoch_ms(item.get("lastUpdatedTime")),
+            error=item.get("errorMessage"),
+        )
