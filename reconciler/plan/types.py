@@ -4,7 +4,9 @@ The printed plan and the applied plan are the same object (DESIGN.md, "Flow"). I
 pinned (DESIGN.md, "Plan JSON"): top-level `format_version`, `basis`, `summary`, `actions`,
 `unmanaged`; each action `name`, `action`, `reason`, `account`, `region`, `destination`,
 `import_id`, `identity`, `attributes`, `changes`, `progress`, `queue_position`, `blocked_by`,
-`failures`, `findings` (plus `manifest`, where the entry is written, and `outcome` once applied).
+`failures`, `findings` (plus `manifest`, where the entry is written, `outcome` once applied,
+and `kind`: `import`, or `export` for a CloudWatch Logs import task, whose `identity` is its
+source store and eventTime range).
 """
 
 from __future__ import annotations
@@ -82,6 +84,29 @@ class IdentityView:
 
 
 @dataclass(frozen=True)
+class ExportIdentityView:
+    """An export's identity as plan data: the store it copies from and the eventTime range
+    (`YYYY-MM-DDTHH:MM:SS[.mmm]Z` text or None). `destination` and `source_uri` let renderers
+    show it as they show an import's: the log group AWS names, and the store."""
+
+    source: str
+    start: str | None
+    end: str | None
+
+    @property
+    def destination(self) -> str:
+        account, region = self.source.split(":")[4], self.source.split(":")[3]
+        return (
+            f"arn:aws:logs:{region}:{account}:log-group:aws/cloudtrail/"
+            + (self.source.rsplit("/", 1)[-1])
+        )
+
+    @property
+    def source_uri(self) -> str:
+        return self.source
+
+
+@dataclass(frozen=True)
 class Change:
     """One field whose recorded value differs from the manifest (before -> after)."""
 
@@ -110,7 +135,7 @@ class Action:
     region: str
     destination: str
     import_id: str | None
-    identity: IdentityView
+    identity: IdentityView | ExportIdentityView
     attributes: dict[str, Any] = field(default_factory=dict)
     changes: tuple[Change, ...] = ()
     progress: Progress | None = None
@@ -123,6 +148,7 @@ class Action:
     manifest: str | None = None  # "file:line:column" of the entry, when it is in a manifest
     previous_name: str | None = None  # for rename: the name in state before
     outcome: str | None = None  # set by apply
+    kind: str = "import"  # or "export": a CloudWatch Logs import task from a store
 
 
 @dataclass(frozen=True)
@@ -256,7 +282,8 @@ def _estimate(data: dict[str, Any] | None) -> Estimate | None:
 def _action_from_json(data: dict[str, Any]) -> Action:
     values = dict(data)
     values["action"] = ActionKind(values["action"])
-    values["identity"] = IdentityView(**values["identity"])
+    exported = values.get("kind", "import") == "export"
+    values["identity"] = (ExportIdentityView if exported else IdentityView)(**values["identity"])
     values["changes"] = tuple(Change(**c) for c in values.get("changes", ()))
     values["failures"] = tuple(Failure(**f) for f in values.get("failures", ()))
     values["findings"] = tuple(

@@ -17,6 +17,7 @@ from reconciler.plan.types import (
     Action,
     ActionKind,
     Estimate,
+    ExportIdentityView,
     Finding,
     IdentityView,
     Progress,
@@ -76,7 +77,7 @@ def plural(count: int, one: str, many: str) -> str:
     return f"{count:,} {one if count == 1 else many}"
 
 
-def range_text(identity: IdentityView, separator: str = " .. ") -> str:
+def range_text(identity: IdentityView | ExportIdentityView, separator: str = " .. ") -> str:
     return f"{identity.start or '(none)'}{separator}{identity.end or '(none)'}"
 
 
