@@ -1,0 +1,429 @@
+"""The exports' part of the plan: pure, like the imports' planner (no I/O; time passed in).
+
+An export is a CloudWatch Logs import task from an event data store (DOMAIN.md). Its hazards
+are an import's: `CreateImportTask` has no client token, so a task already there with the
+export's identity (store, start, end) is adopted, never repeated, and an intent whose answer
+was lost is settled by proof, never by time alone. Beyond that:
+
+- A task cannot be retried by AWS: a FAILED one is `attention`, with its failed batches.
+- At most 3 tasks are active per account (AWS's quota): creates beyond that are `queued`.
+- Exports wait for imports: an export whose range meets an import into its store that is
+  still to start, pending or running would copy a partial set, so it is `queued` behind them.
+- A range that meets another task of the same store (that may have copied events) would copy
+  those events twice: `attention`, unless the entry says `allow_overlap: true`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from reconciler.exportspec import ExportIdentity, ExportSpec
+from reconciler.fields import format_time_ms, parse_time
+from reconciler.observed import Failure, Place
+from reconciler.observed_exports import ObservedExport
+from reconciler.plan.types import Action, ActionKind, ExportIdentityView
+
+MAX_ACTIVE_PER_ACCOUNT = 3
+IMPORT_MARGIN = timedelta(days=1)
+# Import actions whose events are not all in the store yet.
+UNSETTLED_IMPORTS = frozenset(
+    {
+        ActionKind.CREATE,
+        ActionKind.RETRY,
+        ActionKind.REPLACE,
+        ActionKind.QUEUED,
+        ActionKind.PENDING,
+        ActionKind.RUNNING,
+    }
+)
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """What state remembers of one export (the planner's view of it)."""
+
+    name: str
+    identity: ExportIdentity
+    import_id: str | None = None
+    intent_at: datetime | None = None  # CreateImportTask sent; its answer not yet recorded
+    not_ours: tuple[str, ...] = ()  # tasks a person said do not answer the intent
+
+
+@dataclass(frozen=True)
+class ExportObservation:
+    tasks: Mapping[str, ObservedExport] = field(default_factory=dict)  # by importId
+    places: frozenset[Place] = frozenset()  # (account, Region) listed completely
+    errors: Mapping[Place, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExportPlanInput:
+    exports: Sequence[ExportSpec]
+    records: Mapping[str, ExportRecord]
+    observed: ExportObservation
+    import_actions: Sequence[Action]  # the imports' plan, for what exports wait for
+    now: datetime
+    grace: timedelta = timedelta(minutes=10)
+    skew: timedelta = timedelta(minutes=5)
+    targets: frozenset[str] = frozenset()
+
+
+def view(identity: ExportIdentity) -> ExportIdentityView:
+    return ExportIdentityView(
+        source=identity.source,
+        start=format_time_ms(identity.start) if identity.start else None,
+        end=format_time_ms(identity.end) if identity.end else None,
+    )
+
+
+def _meets(a: ExportIdentity, b_start: datetime | None, b_end: datetime | None) -> bool:
+    """Closed ranges (None: open) share a moment."""
+    starts = [moment for moment in (a.start, b_start) if moment is not None]
+    ends = [moment for moment in (a.end, b_end) if moment is not None]
+    return not starts or not ends or max(starts) <= min(ends)
+
+
+def _may_hold_events(task: ObservedExport) -> bool:
+    """Only a task that ended without copying anything is harmless to overlap."""
+    if task.status in ("FAILED", "CANCELLED"):
+        return task.bytes_imported is None or task.bytes_imported > 0
+    return True
+
+
+class _ExportPlanner:
+    def __init__(self, given: ExportPlanInput) -> None:
+        self.given = given
+        self.claimed = {r.import_id for r in given.records.values() if r.import_id}
+        self.claimed |= {spec.import_id for spec in given.exports if spec.import_id}
+        desired = {spec.name for spec in given.exports}
+        # Records no manifest names any more, by identity: a renamed entry finds its own.
+        self.orphans: dict[ExportIdentity, ExportRecord] = {
+            r.identity: r for name, r in sorted(given.records.items()) if name not in desired
+        }
+        self.renamed: set[str] = set()  # old names taken over: not forgotten
+
+    def _action(
+        self,
+        spec: ExportSpec,
+        kind: ActionKind,
+        reason: str,
+        import_id: str | None = None,
+        failures: tuple[Failure, ...] = (),
+    ) -> Action:
+        identity = view(spec.identity)
+        return Action(
+            name=spec.name,
+            action=kind,
+            reason=reason,
+            account=spec.account,
+            region=spec.region,
+            destination=identity.destination,
+            import_id=import_id,
+            identity=identity,
+            attributes={"role_arn": spec.role_arn},
+            failures=failures,
+            manifest=spec.location.describe(),
+            kind="export",
+        )
+
+    def _place_error(self, spec: ExportSpec) -> str | None:
+        place = (spec.account, spec.region)
+        if place in self.given.observed.places:
+            return None
+        return self.given.observed.errors.get(place, "its Region was not listed")
+
+    def _tasks_of(self, source: str) -> list[ObservedExport]:
+        found = [t for t in self.given.observed.tasks.values() if t.source == source]
+        return sorted(found, key=lambda t: (t.created or datetime.min, t.import_id))
+
+    def entry(self, spec: ExportSpec) -> Action:
+        error = self._place_error(spec)
+        if error is not None:
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"cannot list the CloudWatch Logs import tasks of {spec.account}/{spec.region} "
+                f"({error}); nothing is decided for this export until they can be read",
+            )
+        record = self.given.records.get(spec.name)
+        if spec.import_id:
+            return self._pinned(spec, spec.import_id)
+        if record is not None and record.import_id:
+            return self._managed(spec, record, record.import_id)
+        if record is not None and record.intent_at is not None:
+            return self._unanswered(spec, record, record.intent_at)
+        previous = self.orphans.get(spec.identity) if record is None else None
+        if previous is not None and previous.name not in self.renamed:
+            self.renamed.add(previous.name)
+            return replace(
+                self._action(
+                    spec,
+                    ActionKind.RENAME,
+                    f"the entry was renamed from '{previous.name}' (same store and range): "
+                    "state follows the name, nothing is copied again",
+                    import_id=previous.import_id,
+                ),
+                previous_name=previous.name,
+            )
+        return self._new(spec)
+
+    def _pinned(self, spec: ExportSpec, import_id: str) -> Action:
+        task = self.given.observed.tasks.get(import_id)
+        if task is None:
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"import_id {import_id} names no CloudWatch Logs import task in "
+                f"{spec.account}/{spec.region}; fix the ID or remove it",
+                import_id=import_id,
+            )
+        if task.identity != spec.identity:
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"task {import_id} copies {_range(task.identity)} from {task.source}, not what "
+                "the entry says; write the task's own source and range, or remove import_id",
+                import_id=import_id,
+            )
+        record = self.given.records.get(spec.name)
+        if record is None or record.import_id != import_id:
+            return self._action(
+                spec, ActionKind.ADOPT, f"adopt task {import_id} ({task.status})",
+                import_id=import_id,
+            )  # fmt: skip
+        return self._by_status(spec, task)
+
+    def _managed(self, spec: ExportSpec, record: ExportRecord, import_id: str) -> Action:
+        task = self.given.observed.tasks.get(import_id)
+        if record.identity != spec.identity:
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"the range changed ({_range(record.identity)} -> {_range(spec.identity)}) "
+                f"after task {import_id} started; a new export would copy the shared part "
+                "again. Export only the new part under a new name, or forget this one",
+                import_id=import_id,
+            )
+        if task is None:
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"task {import_id} is no longer listed in {spec.account}/{spec.region}; "
+                "check the log group before exporting again",
+                import_id=import_id,
+            )
+        return self._by_status(spec, task)
+
+    def _by_status(self, spec: ExportSpec, task: ObservedExport) -> Action:
+        copied = f"{task.bytes_imported:,} bytes copied" if task.bytes_imported else "nothing yet"
+        if task.status == "IN_PROGRESS":
+            return self._action(
+                spec, ActionKind.RUNNING, f"task {task.import_id} is copying ({copied})",
+                import_id=task.import_id,
+            )  # fmt: skip
+        if task.status == "COMPLETED":
+            return self._action(
+                spec, ActionKind.NOOP, f"task {task.import_id} completed ({copied})",
+                import_id=task.import_id,
+            )  # fmt: skip
+        failures = tuple(
+            Failure(batch.batch_id, batch.status, "", batch.error or "")
+            for batch in task.batches or ()
+            if batch.status == "FAILED"
+        )
+        if task.status == "FAILED":
+            count = f"{len(failures)} failed batch(es)" if task.batches is not None else "batches"
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"task {task.import_id} FAILED ({task.error or 'no message'}; {count}, "
+                f"{copied}); AWS cannot retry a task, and its batches carry no time range. "
+                "Fix the cause (role, KMS key), then export the missing days under new names",
+                import_id=task.import_id,
+                failures=failures,
+            )
+        return self._action(
+            spec,
+            ActionKind.ATTENTION,
+            f"task {task.import_id} is {task.status} ({copied}); exporting again copies what "
+            "it copied a second time: export only the missing part under a new name",
+            import_id=task.import_id,
+        )
+
+    def _unanswered(self, spec: ExportSpec, record: ExportRecord, since: datetime) -> Action:
+        """Proof, never time alone: a task with this identity answers the intent; a task of
+        the store created since, with another identity, needs a person."""
+        after = since - self.given.skew
+        candidates = [
+            task
+            for task in self._tasks_of(spec.source)
+            if task.import_id not in self.claimed
+            and task.import_id not in record.not_ours
+            and (task.created is None or task.created >= after)
+        ]
+        same = [task for task in candidates if task.identity == spec.identity]
+        if len(same) == 1:
+            return self._action(
+                spec,
+                ActionKind.ADOPT,
+                f"task {same[0].import_id} answers the CreateImportTask whose answer was lost",
+                import_id=same[0].import_id,
+            )
+        if same or candidates:
+            ids = ", ".join(task.import_id for task in (same or candidates))
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"the CreateImportTask of {format_time_ms(since)} got no answer, and tasks of "
+                f"this store appeared since ({ids}); say which is ours (or none) before "
+                "anything starts",
+            )
+        if self.given.now - since < self.given.grace:
+            return self._action(
+                spec,
+                ActionKind.PENDING,
+                f"CreateImportTask sent at {format_time_ms(since)} got no answer yet; waiting "
+                "for the task to be listed",
+            )
+        return self._new(spec, "the unanswered CreateImportTask never reached AWS: ")
+
+    def _new(self, spec: ExportSpec, why: str = "") -> Action:
+        tasks = self._tasks_of(spec.source)
+        same = [t for t in tasks if t.identity == spec.identity and t.import_id not in self.claimed]
+        if len(same) == 1:
+            task = same[0]
+            return self._action(
+                spec,
+                ActionKind.ADOPT,
+                f"{why}task {task.import_id} ({task.status}) already copies this range: adopt "
+                "it, never start it twice",
+                import_id=task.import_id,
+            )
+        if len(same) > 1:
+            ids = ", ".join(task.import_id for task in same)
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"{len(same)} tasks already copy this range ({ids}); pin the one to keep "
+                "with import_id",
+            )
+        overlapping = [
+            t
+            for t in tasks
+            if _may_hold_events(t) and t.identity and _meets(spec.identity, t.start, t.end)
+        ]
+        if overlapping and not spec.allow_overlap:
+            task = overlapping[0]
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"the range meets task {task.import_id} ({task.status}, "
+                f"{_range(task.identity)}) of the same store: those events would be copied "
+                "twice; narrow the range, or set allow_overlap: true",
+            )
+        return self._action(
+            spec, ActionKind.CREATE, f"{why}copy {_range(spec.identity)} to CloudWatch Logs"
+        )
+
+
+def _range(identity: ExportIdentity | None) -> str:
+    if identity is None:
+        return "(unknown range)"
+    start = format_time_ms(identity.start) if identity.start else "(open)"
+    end = format_time_ms(identity.end) if identity.end else "(open)"
+    return f"{start} .. {end}"
+
+
+def _waits_for_imports(spec: ExportSpec, import_actions: Iterable[Action]) -> list[str]:
+    names = []
+    for other in import_actions:
+        if other.kind != "import" or other.destination != spec.source:
+            continue
+        if other.action not in UNSETTLED_IMPORTS:
+            continue
+        start, end = other.identity.start, other.identity.end
+        # An import's range is of log-file times; the events in a file can be older or newer
+        # than its name says. Waiting too long is recoverable, a partial copy is not.
+        begins = parse_time(start) - IMPORT_MARGIN if start else None
+        ends = parse_time(end) + IMPORT_MARGIN if end else None
+        if _meets(spec.identity, begins, ends):
+            names.append(other.name)
+    return names
+
+
+def plan_exports(given: ExportPlanInput) -> list[Action]:
+    """One action per desired export (in manifest order), then forgets; creates held for the
+    imports they would miss and for AWS's 3 active tasks per account."""
+    planner = _ExportPlanner(given)
+    ordered = sorted(given.exports, key=lambda s: (s.location.file, s.location.index))
+    specs = {spec.name: spec for spec in ordered}
+    actions = [
+        planner.entry(spec) for spec in ordered if not given.targets or spec.name in given.targets
+    ]
+    active: dict[str, list[str]] = defaultdict(list)
+    for task in sorted(given.observed.tasks.values(), key=lambda t: t.import_id):
+        if task.active:
+            active[task.account].append(task.import_id)
+    held = []
+    for action in actions:
+        if action.action is not ActionKind.CREATE:
+            held.append(action)
+            continue
+        waits = _waits_for_imports(specs[action.name], given.import_actions)
+        if waits:
+            held.append(
+                replace(
+                    action,
+                    action=ActionKind.QUEUED,
+                    reason=f"{action.reason}, once the imports into its store that meet the "
+                    f"range are in ({', '.join(waits)}): exporting now would copy a partial set",
+                    blocked_by=waits[0],
+                )
+            )
+            continue
+        running = active[action.account]
+        if len(running) >= MAX_ACTIVE_PER_ACCOUNT:
+            held.append(
+                replace(
+                    action,
+                    action=ActionKind.QUEUED,
+                    reason=f"{action.reason}, when one of the {MAX_ACTIVE_PER_ACCOUNT} active "
+                    f"tasks of account {action.account} ends",
+                    queue_position=len(running) - MAX_ACTIVE_PER_ACCOUNT + 1,
+                    blocked_by=running[0],
+                )
+            )
+            running.append(action.name)
+            continue
+        running.append(action.name)
+        held.append(action)
+    if not given.targets:
+        held.extend(_forgets(given, set(specs) | planner.renamed))
+    return held
+
+
+def _forgets(given: ExportPlanInput, desired: set[str]) -> list[Action]:
+    result = []
+    for name in sorted(set(given.records) - desired):
+        record = given.records[name]
+        identity = view(record.identity)
+        source = record.identity.source
+        account, region = source.split(":")[4], source.split(":")[3]
+        result.append(
+            Action(
+                name=name,
+                action=ActionKind.FORGET,
+                reason="no longer in the manifests: forget it (what it copied stays in "
+                "CloudWatch Logs)",
+                account=account,
+                region=region,
+                destination=identity.destination,
+                import_id=record.import_id,
+                identity=identity,
+                kind="export",
+            )
+        )
+    return result

@@ -1,0 +1,217 @@
+"""The exports' planner, table-driven: desired exports, state records, observed tasks and the
+imports' plan in; one action per export out (pure: no I/O, time passed in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from reconciler.exportspec import ExportIdentity, ExportSpec
+from reconciler.observed_exports import ObservedBatch, ObservedExport
+from reconciler.plan.exports import ExportObservation, ExportPlanInput, ExportRecord, plan_exports
+from reconciler.plan.types import Action, ActionKind, IdentityView
+from reconciler.spec import SourceLocation
+
+ACCOUNT = "123456789012"
+STORE_ID = "0b5c4a3e-1111-2222-3333-444455556666"
+STORE = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:eventdatastore/{STORE_ID}"
+OTHER_STORE = STORE.replace("0b5c4a3e", "9f9f9f9f")
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/export"
+NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
+JAN = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 31, 23, 59, 59, 999000, tzinfo=UTC))
+FEB = (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 2, 28, tzinfo=UTC))
+PLACE = (ACCOUNT, "us-east-1")
+
+
+def export(
+    name: str = "cw-jan", window: tuple[datetime, datetime] = JAN, **extra: Any
+) -> ExportSpec:
+    index = extra.pop("index", 0)
+    return ExportSpec(name=name, source=extra.pop("source", STORE), role_arn=ROLE,
+                      start=window[0], end=window[1],
+                      location=SourceLocation("m.yaml", index, index + 3, 5), **extra)  # fmt: skip
+
+
+def task(import_id: str, status: str = "COMPLETED", window: tuple[datetime, datetime] = JAN,
+         **extra: Any) -> ObservedExport:  # fmt: skip
+    values: dict[str, Any] = dict(import_id=import_id, status=status, account=ACCOUNT,
+                                  region="us-east-1", source=STORE, start=window[0],
+                                  end=window[1], bytes_imported=100,
+                                  created=NOW - timedelta(hours=1))  # fmt: skip
+    values.update(extra)
+    return ObservedExport(**values)
+
+
+def record(
+    name: str = "cw-jan", window: tuple[datetime, datetime] = JAN, **extra: Any
+) -> ExportRecord:
+    return ExportRecord(name=name, identity=ExportIdentity(STORE, *window), **extra)
+
+
+def import_action(name: str, kind: ActionKind, start: str, end: str, store: str = STORE) -> Action:
+    return Action(name=name, action=kind, reason="", account=ACCOUNT, region="us-east-1",
+                  destination=store, import_id=None,
+                  identity=IdentityView(store, "s3://b/", start, end))  # fmt: skip
+
+
+@dataclass
+class Case:
+    exports: list[ExportSpec]
+    expected: list[tuple[str, str]]  # (name, action)
+    tasks: list[ObservedExport] = field(default_factory=list)
+    records: list[ExportRecord] = field(default_factory=list)
+    imports: list[Action] = field(default_factory=list)
+    errors: bool = False
+    words: str = ""  # in the first action's reason
+    targets: frozenset[str] = frozenset()
+
+
+INTENT_YOUNG = NOW - timedelta(minutes=2)
+INTENT_OLD = NOW - timedelta(hours=2)
+
+CASES = {
+    "new, nothing there: create": Case([export()], [("cw-jan", "create")]),
+    "a task with its identity, started by hand: adopt, never twice": Case(
+        [export()], [("cw-jan", "adopt")], tasks=[task("t1", "IN_PROGRESS")], words="t1"),
+    "two tasks with its identity: ask which": Case(
+        [export()], [("cw-jan", "attention")], tasks=[task("t1"), task("t2")], words="pin"),
+    "a task of the store whose range meets it: copied twice": Case(
+        [export(window=(datetime(2026, 1, 31, tzinfo=UTC), FEB[1]))], [("cw-jan", "attention")],
+        tasks=[task("t1")], words="copied twice"),
+    "ranges are closed: touching is meeting": Case(
+        [export(window=(JAN[1], FEB[1]))], [("cw-jan", "attention")],
+        tasks=[task("t1")], words="copied twice"),
+    "renamed: state follows the name, nothing copied again, nothing forgotten": Case(
+        [export("cw-january")], [("cw-january", "rename")],
+        records=[record("cw-jan", import_id="t1")], tasks=[task("t1")]),
+    "a task another entry owns is not adopted a second time": Case(
+        [export(allow_overlap=True), export("cw-dup", index=1, allow_overlap=True)],
+        [("cw-jan", "create"), ("cw-dup", "noop")],
+        records=[record("cw-dup", import_id="t1")], tasks=[task("t1")]),
+    "the same, allowed": Case(
+        [export(window=(datetime(2026, 1, 31, tzinfo=UTC), FEB[1]), allow_overlap=True)],
+        [("cw-jan", "create")], tasks=[task("t1")]),
+    "a FAILED task that copied nothing is harmless": Case(
+        [export(window=(datetime(2026, 1, 31, tzinfo=UTC), FEB[1]))], [("cw-jan", "create")],
+        tasks=[task("t1", "FAILED", bytes_imported=0)]),
+    "ranges of another store do not meet": Case(
+        [export()], [("cw-jan", "create")], tasks=[task("t1", source=OTHER_STORE)]),
+    "managed and copying: running": Case(
+        [export()], [("cw-jan", "running")], tasks=[task("t1", "IN_PROGRESS")],
+        records=[record(import_id="t1")]),
+    "managed and completed: noop": Case(
+        [export()], [("cw-jan", "noop")], tasks=[task("t1")], records=[record(import_id="t1")]),
+    "managed and failed: attention with its failed batches, never a retry": Case(
+        [export()], [("cw-jan", "attention")],
+        tasks=[task("t1", "FAILED", error="1 of 3 batches failed.",
+                    batches=(ObservedBatch("b1", "COMPLETED"),
+                             ObservedBatch("b2", "FAILED", "KMS")))],
+        records=[record(import_id="t1")], words="cannot retry"),
+    "managed and cancelled: attention": Case(
+        [export()], [("cw-jan", "attention")], tasks=[task("t1", "CANCELLED")],
+        records=[record(import_id="t1")], words="second time"),
+    "managed, range edited: attention, not a second copy": Case(
+        [export(window=(JAN[0], FEB[1]))], [("cw-jan", "attention")], tasks=[task("t1")],
+        records=[record(import_id="t1")], words="range changed"),
+    "managed, task gone: attention": Case(
+        [export()], [("cw-jan", "attention")], records=[record(import_id="t1")],
+        words="no longer listed"),
+    "intent, young, nothing listed: pending": Case(
+        [export()], [("cw-jan", "pending")], records=[record(intent_at=INTENT_YOUNG)]),
+    "intent, old, nothing listed: it never reached AWS, create": Case(
+        [export()], [("cw-jan", "create")], records=[record(intent_at=INTENT_OLD)],
+        words="never reached"),
+    "intent answered by a task with its identity: adopt": Case(
+        [export()], [("cw-jan", "adopt")], records=[record(intent_at=INTENT_OLD)],
+        tasks=[task("t1", "IN_PROGRESS", created=INTENT_OLD + timedelta(seconds=1))],
+        words="lost"),
+    "intent, and another task of the store since: a person decides": Case(
+        [export()], [("cw-jan", "attention")], records=[record(intent_at=INTENT_OLD)],
+        tasks=[task("t9", window=FEB, created=INTENT_OLD + timedelta(seconds=1))],
+        words="t9"),
+    "intent, a task from before the intent is no answer": Case(
+        [export()], [("cw-jan", "create")], records=[record(intent_at=INTENT_OLD)],
+        tasks=[task("t0", window=FEB, created=INTENT_OLD - timedelta(hours=1))]),
+    "three active tasks in the account: queued": Case(
+        [export()], [("cw-jan", "queued")],
+        tasks=[task(f"x{i}", "IN_PROGRESS", window=FEB, source=OTHER_STORE) for i in range(3)],
+        words="3 active"),
+    "two active: one create, then queued": Case(
+        [export(), export("cw-feb", FEB, index=1)], [("cw-jan", "create"), ("cw-feb", "queued")],
+        tasks=[task(f"x{i}", "IN_PROGRESS", source=OTHER_STORE) for i in range(2)]),
+    "an import into the store still running over the range: wait for it": Case(
+        [export()], [("cw-jan", "queued")],
+        imports=[import_action("jan-10", ActionKind.RUNNING, "2026-01-10T00:00:00Z",
+                               "2026-01-10T23:59:59Z")], words="partial set"),
+    "a queued import one hour past the range still holds it (file times are not event times)":
+        Case([export()], [("cw-jan", "queued")],
+             imports=[import_action("feb-01", ActionKind.QUEUED, "2026-02-01T01:00:00Z",
+                                    "2026-02-01T23:59:59Z")]),
+    "a finished import, or one into another store, does not": Case(
+        [export()], [("cw-jan", "create")],
+        imports=[import_action("jan-10", ActionKind.NOOP, "2026-01-10T00:00:00Z",
+                               "2026-01-10T23:59:59Z"),
+                 import_action("jan-11", ActionKind.RUNNING, "2026-01-11T00:00:00Z",
+                               "2026-01-11T23:59:59Z", store=OTHER_STORE)]),
+    "the Region could not be listed: decide nothing": Case(
+        [export()], [("cw-jan", "attention")], errors=True, words="cannot list"),
+    "pinned to its task: adopt": Case(
+        [export(import_id="t1")], [("cw-jan", "adopt")], tasks=[task("t1")]),
+    "pinned to a task of another range: attention": Case(
+        [export(import_id="t1")], [("cw-jan", "attention")], tasks=[task("t1", window=FEB)],
+        words="not what"),
+    "pinned to no task: attention": Case(
+        [export(import_id="t1")], [("cw-jan", "attention")], words="names no"),
+    "a record no manifest names: forget (the copy stays)": Case(
+        [], [("cw-old", "forget")], records=[record("cw-old", import_id="t1")], tasks=[task("t1")]),
+    "--target plans only that export and forgets nothing": Case(
+        [export(), export("cw-feb", FEB, index=1)], [("cw-feb", "create")],
+        records=[record("cw-old", import_id="t1")], targets=frozenset({"cw-feb"})),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
+def test_export_plan(case: Case) -> None:
+    observed = ExportObservation(
+        tasks={t.import_id: t for t in case.tasks},
+        places=frozenset() if case.errors else frozenset({PLACE}),
+        errors={PLACE: "AccessDenied"} if case.errors else {},
+    )
+    actions = plan_exports(
+        ExportPlanInput(
+            exports=case.exports,
+            records={r.name: r for r in case.records},
+            observed=observed,
+            import_actions=case.imports,
+            now=NOW,
+            targets=case.targets,
+        )
+    )
+    assert [(a.name, a.action.value) for a in actions] == case.expected
+    assert all(a.kind == "export" for a in actions)
+    if case.words:
+        assert case.words in actions[0].reason, actions[0].reason
+
+
+def test_a_failed_task_shows_its_failed_batches_and_the_export_identity() -> None:
+    batches = (ObservedBatch("b1", "COMPLETED"), ObservedBatch("b2", "FAILED", "KMS denied"))
+    given = ExportPlanInput(
+        exports=[export()],
+        records={"cw-jan": record(import_id="t1")},
+        observed=ExportObservation(
+            {"t1": task("t1", "FAILED", batches=batches)}, frozenset({PLACE})
+        ),
+        import_actions=[],
+        now=NOW,
+    )
+    (action,) = plan_exports(given)
+    assert [(f.location, f.error_message) for f in action.failures] == [("b2", "KMS denied")]
+    assert action.identity.source_uri == STORE
+    assert action.identity.end == "2026-01-31T23:59:59.999Z"
+    assert (
+        action.destination
+        == f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:aws/cloudtrail/{STORE_ID}"
+    )
