@@ -52,6 +52,9 @@ class FakeLake:
     def preflight(self, account: str) -> Any:
         raise AssertionError("apply asks preflight nothing: the plan it applies already did")
 
+    def exports(self, account: str) -> Any:
+        raise AssertionError("apply reads no CloudWatch Logs import task (it runs no export)")
+
     # -- ImportReader -------------------------------------------------------------------
 
     def list_imports(self, region: str, destination: str | None = None) -> list[ObservedImport]:

@@ -97,8 +97,10 @@ def plan(
       reconcile plan --max-cost 500          # no start if the run would cost more
     """
 
+    import dataclasses
+
     from reconciler.errors import ManifestError
-    from reconciler.plan.make import make_plan
+    from reconciler.plan.make import make_plan, without_exports
     from reconciler.plan.saved import write_plan_file
 
     settings = global_settings(ctx)
@@ -107,6 +109,7 @@ def plan(
     request = plan_request(
         paths, targets, replace, retry_backoff, pending_grace, shard, retry, queue_scope, preflight
     )
+    request = dataclasses.replace(request, exports=True)  # shown; apply does not run them yet
     try:
         saved = make_plan(request, store.read(), connections(settings))
     except ManifestError as exc:
@@ -121,7 +124,7 @@ def plan(
     else:
         click.echo(render(saved.plan, fmt, settings.use_color(sys.stdout)))
     if out:
-        write_plan_file(out, saved)
+        write_plan_file(out, without_exports(saved))
         if fmt == "text" and not settings.no_input:  # an interactive hint
             click.echo(f"Saved the plan to {out}. Apply exactly it: reconcile apply --plan {out}")
     if not detailed_exitcode:

@@ -46,6 +46,8 @@ class PlanRequest:
     preflight: bool = True  # --no-preflight: False
     price_per_gb: float | None = None  # --price-per-gb; an entry's preflight.price_per_gb wins
     max_cost: float | None = None  # --max-cost / RECONCILE_MAX_COST, USD for the whole run
+    # Plan the manifests' exports too (`reconcile plan` only: apply does not run them yet).
+    exports: bool = False
 
     def options(self) -> PlanOptions:
         return PlanOptions(
@@ -85,9 +87,9 @@ def unplanned_exports_notice(names: Sequence[str]) -> str:
     that silently does nothing would read as done."""
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return (
-        f"Note: {len(names)} export(s) to CloudWatch in the manifests ({shown}) are checked "
-        "but not planned or applied by this version of reconcile: nothing is created for them. "
-        "`reconcile validate` checks them; the sandbox serves CloudWatch Logs import tasks."
+        f"Note: {len(names)} export(s) to CloudWatch in the manifests ({shown}) are checked and "
+        "shown by `reconcile plan`, but this version of reconcile does not apply them: apply "
+        "creates no CloudWatch Logs import task, and a saved plan holds only the imports."
     )
 
 
@@ -100,13 +102,14 @@ def started_names(state: StateDocument) -> frozenset[str]:
 
 def _check_names(desired: Desired, request: PlanRequest) -> None:
     known = {spec.name for spec in desired.specs}
+    known_targets = known | {spec.name for spec in desired.exports}
     named = (
         ("--target", request.targets),
         ("--replace", request.replace),
         ("--retry", request.retry),
     )
     for option, names in named:
-        unknown = sorted(set(names) - known)
+        unknown = sorted(set(names) - (known_targets if option == "--target" else known))
         if unknown:
             raise UsageError(
                 f"{option} {', '.join(unknown)}: no manifest entry in "
@@ -136,6 +139,38 @@ def _preflighted(
         return first
     evidence = gather(wanted, connector, Settings(request.price_per_gb), now)
     return plan(desired, state, observed, now, options, Preflight(evidence, request.max_cost))
+
+
+def _with_exports(
+    imports: Plan, desired: Desired, connector: Connector, now: datetime, request: PlanRequest
+) -> Plan:
+    """The plan with the exports' actions after the imports' (they wait for those)."""
+    from dataclasses import replace
+
+    from reconciler.plan.exports import ExportPlanInput, plan_exports
+    from reconciler.plan.observe_exports import observe_exports
+
+    observed = observe_exports(connector.exports, desired.exports)
+    actions = plan_exports(
+        ExportPlanInput(
+            exports=desired.exports,
+            records={},  # apply does not run exports yet, so state holds none
+            observed=observed,
+            import_actions=imports.actions,
+            now=now,
+            grace=request.grace,
+            targets=frozenset(request.targets),
+        )
+    )
+    return replace(imports, actions=(*imports.actions, *actions))
+
+
+def without_exports(saved: SavedPlan) -> SavedPlan:
+    """The plan apply can run: its imports (apply does not run exports yet)."""
+    from dataclasses import replace
+
+    kept = tuple(action for action in saved.plan.actions if action.kind != "export")
+    return replace(saved, plan=replace(saved.plan, actions=kept))
 
 
 def candidate_of(action: Action, spec: ImportSpec) -> Candidate:
@@ -182,6 +217,8 @@ def plan_and_observed(
         result = plan(desired, state, observed, moment, options)
     if request.preflight:
         result = _preflighted(result, desired, state, observed, moment, request, options, connector)
+    if request.exports and desired.exports:
+        result = _with_exports(result, desired, connector, moment, request)
     saved = SavedPlan(
         plan=result,
         specs=desired.specs,
