@@ -215,3 +215,65 @@ def test_a_failed_task_shows_its_failed_batches_and_the_export_identity() -> Non
         action.destination
         == f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:aws/cloudtrail/{STORE_ID}"
     )
+
+
+def store_facts(**changes: Any) -> Any:
+    from reconciler.ports import StoreFacts
+
+    values: dict[str, Any] = dict(
+        arn=STORE, status="ENABLED", holds_trail_events=True, retention_days=3653,
+        created=datetime(2022, 1, 1, tzinfo=UTC), organization=False, kms_key_id=None,
+        billing_mode="EXTENDABLE_RETENTION_PRICING",
+    )  # fmt: skip
+    values.update(changes)
+    return StoreFacts(**values)
+
+
+@pytest.mark.parametrize(
+    ("spec", "store", "role", "codes"),
+    [
+        (export(), store_facts(), True, []),
+        (export(window=(datetime(2022, 12, 31, tzinfo=UTC), JAN[1])), store_facts(), True,
+         ["export-before-2023"]),
+        (export(), store_facts(retention_days=90), True, ["export-outside-retention"]),
+        (export(), store_facts(status="PENDING_DELETION"), True, ["export-store-not-ready"]),
+        (export(), store_facts(status="STOPPED_INGESTION", kms_key_id="k1"), True,
+         ["store-kms-key"]),
+        (export(), "missing", True, ["store-not-found"]),
+        (export(), store_facts(), False, ["role-not-trusted"]),
+        (export(), store_facts(), "missing", ["role-not-found"]),
+        (export(), "denied", "denied", ["preflight-access-denied", "preflight-access-denied"]),
+    ],
+)  # fmt: skip
+def test_export_preflight(spec: ExportSpec, store: Any, role: Any, codes: list[str]) -> None:
+    from reconciler.ports import NotFound, RoleFacts, Unreadable
+    from reconciler.preflight.export_checks import export_findings
+
+    def answer(value: Any, facts: Any) -> Any:
+        if value == "missing":
+            return NotFound("no such thing")
+        if value == "denied":
+            return Unreadable("refused", permission="iam:GetRole")
+        return facts
+
+    role_answer = answer(role, RoleFacts(ROLE, trusts_cloudtrail=role is True))
+    found = export_findings(spec, answer(store, store), role_answer, NOW)
+    assert [f.code for f in found] == codes
+
+
+def test_an_error_finding_stops_the_create_and_says_what_to_fix() -> None:
+    from reconciler.findings import Finding, Severity
+
+    before_2023 = Finding("export-before-2023", Severity.ERROR, "too old", "Start at 2023.")
+    given = ExportPlanInput(
+        exports=[export(), export("cw-feb", FEB, index=1)],
+        records={},
+        observed=ExportObservation({}, frozenset({PLACE})),
+        import_actions=[],
+        now=NOW,
+        findings={"cw-jan": (before_2023,)},
+    )
+    jan, feb = plan_exports(given)
+    assert (jan.action, feb.action) == (ActionKind.ATTENTION, ActionKind.CREATE)
+    assert "export-before-2023" in jan.reason and "see the fix" in jan.reason
+    assert jan.findings == (before_2023,)

@@ -63,7 +63,7 @@ def test_every_finding_code_is_in_the_preflight_table_with_its_severity() -> Non
     from reconciler.preflight.codes import CODES
 
     section = README.split("## Preflight: know before you pay", 1)[1].split("\n## ", 1)[0]
-    rows = dict(re.findall(r"^\| `([a-z-]+)` \| ([^|]+) \|", section, re.MULTILINE))
+    rows = dict(re.findall(r"^\| `([a-z0-9-]+)` \| ([^|]+) \|", section, re.MULTILINE))
     assert {code: rows.get(code, "").strip() for code in CODES} == {
         code: severity for code, (severity, _) in CODES.items()
     }

@@ -22,8 +22,10 @@ from datetime import datetime, timedelta
 
 from reconciler.exportspec import ExportIdentity, ExportSpec
 from reconciler.fields import format_time_ms, parse_time
+from reconciler.findings import Evidence, Finding
 from reconciler.observed import Failure, Place
 from reconciler.observed_exports import ObservedExport
+from reconciler.plan.preflighted import attach
 from reconciler.plan.types import Action, ActionKind, ExportIdentityView
 
 MAX_ACTIVE_PER_ACCOUNT = 3
@@ -66,6 +68,7 @@ class ExportPlanInput:
     observed: ExportObservation
     import_actions: Sequence[Action]  # the imports' plan, for what exports wait for
     now: datetime
+    findings: Mapping[str, tuple[Finding, ...]] = field(default_factory=dict)  # preflight
     grace: timedelta = timedelta(minutes=10)
     skew: timedelta = timedelta(minutes=5)
     targets: frozenset[str] = frozenset()
@@ -368,7 +371,9 @@ def plan_exports(given: ExportPlanInput) -> list[Action]:
         if task.active:
             active[task.account].append(task.import_id)
     held = []
-    for action in actions:
+    for found in actions:
+        evidence = given.findings.get(found.name)
+        action = attach(found, Evidence(evidence, None)) if evidence else found
         if action.action is not ActionKind.CREATE:
             held.append(action)
             continue

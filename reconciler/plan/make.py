@@ -151,17 +151,23 @@ def _with_exports(
     from reconciler.plan.observe_exports import observe_exports
 
     observed = observe_exports(connector.exports, desired.exports)
-    actions = plan_exports(
-        ExportPlanInput(
-            exports=desired.exports,
-            records={},  # apply does not run exports yet, so state holds none
-            observed=observed,
-            import_actions=imports.actions,
-            now=now,
-            grace=request.grace,
-            targets=frozenset(request.targets),
-        )
+    given = ExportPlanInput(
+        exports=desired.exports,
+        records={},  # apply does not run exports yet, so state holds none
+        observed=observed,
+        import_actions=imports.actions,
+        now=now,
+        grace=request.grace,
+        targets=frozenset(request.targets),
     )
+    actions = plan_exports(given)
+    starting = {a.name for a in actions if a.action in (ActionKind.CREATE, ActionKind.QUEUED)}
+    if request.preflight and starting:
+        from reconciler.preflight.export_checks import gather_export_findings
+
+        specs = [spec for spec in desired.exports if spec.name in starting]
+        findings = gather_export_findings(specs, connector.preflight, now)
+        actions = plan_exports(replace(given, findings=findings))
     return replace(imports, actions=(*imports.actions, *actions))
 
 

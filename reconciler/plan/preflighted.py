@@ -31,7 +31,7 @@ def with_preflight(
     actions: Sequence[Action], preflight: Preflight
 ) -> tuple[list[Action], Estimate]:
     """The actions with their findings and estimates, and the total of those still starting."""
-    found = [_attach(action, preflight.evidence.get(action.name)) for action in actions]
+    found = [attach(action, preflight.evidence.get(action.name)) for action in actions]
     total = _total(found)
     budget = preflight.max_cost
     if budget is None:
@@ -70,7 +70,8 @@ def _total(actions: Sequence[Action]) -> Estimate:
     return total
 
 
-def _attach(action: Action, evidence: Evidence | None) -> Action:
+def attach(action: Action, evidence: Evidence | None) -> Action:
+    """One action with what preflight found for it; an error stops a start (`attention`)."""
     if evidence is None or action.action not in PREFLIGHTED:
         return action
     action = replace(
@@ -101,7 +102,7 @@ def _stopped(action: Action, errors: tuple[Finding, ...]) -> Action:
     names = ", ".join(found)
     way = (
         "fix it, or list the code under preflight.ignore on the entry"
-        if codes.IGNORABLE.issuperset(found)
+        if codes.IGNORABLE.issuperset(found) and action.kind == "import"
         else "see the fix"
     )
     findings = (

@@ -27,9 +27,27 @@ STORE_WRONG_CATEGORY = "store-wrong-category"
 STORE_KMS_KEY = "store-kms-key"
 OVERLAPS_EXISTING_IMPORT = "overlaps-existing-import"
 OVERLAP_ALLOWED = "overlap-allowed"
+# Exports to CloudWatch Logs (issue 15).
+EXPORT_OUTSIDE_RETENTION = "export-outside-retention"
+EXPORT_BEFORE_2023 = "export-before-2023"
+EXPORT_STORE_NOT_READY = "export-store-not-ready"
 
 # code -> (severity, one line for README and `validate --online --help`)
 CODES: dict[str, tuple[str, str]] = {
+    EXPORT_OUTSIDE_RETENTION: (
+        "error",
+        "an export's range starts before the oldest event the store keeps (its retention): "
+        "CreateImportTask refuses a filter outside it",
+    ),
+    EXPORT_BEFORE_2023: (
+        "error",
+        "an export's range starts before 2023: AWS's migration guide says such data cannot be "
+        "exported",
+    ),
+    EXPORT_STORE_NOT_READY: (
+        "error",
+        "an export's store is neither ENABLED nor STOPPED_INGESTION, the states a task reads from",
+    ),
     STORE_INGESTS_LIVE: (
         "error (warning once ingestion is stopped)",
         "the store ingests live events, and the range reaches past the moment it began: "
@@ -106,4 +124,6 @@ CODES: dict[str, tuple[str, str]] = {
 }
 # The overlap has its own switch (allow_overlap); the budget is the run's, not an entry's.
 NEVER_IGNORED = frozenset({OVERLAPS_EXISTING_IMPORT, OVER_BUDGET})
-IGNORABLE = frozenset(CODES) - NEVER_IGNORED
+# Exports have no `preflight.ignore` (yet): their codes are not offered to imports either.
+EXPORT_ONLY = frozenset({EXPORT_OUTSIDE_RETENTION, EXPORT_BEFORE_2023, EXPORT_STORE_NOT_READY})
+IGNORABLE = frozenset(CODES) - NEVER_IGNORED - EXPORT_ONLY

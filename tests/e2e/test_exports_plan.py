@@ -74,3 +74,33 @@ def test_plan_shows_exports_and_apply_does_not_run_them(
 
     code, out, _ = invoke(["validate", folder, "--json"], capsys)
     assert (code, json.loads(out)["exports"], json.loads(out)["imports"]) == (0, 1, 1)
+
+
+def test_export_preflight_reads_the_store_and_the_role(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "exports.yaml").write_text(
+        f"""version: 1
+exports:
+  - name: cw-no-role
+    source: {seed.MANAGEMENT_STORE_ARN}
+    role_arn: arn:aws:iam::{seed.ACCOUNT}:role/nobody
+    start_event_time: 2026-01-05T00:00:00Z
+  - name: cw-too-old
+    source: {seed.WEST_STORE_ARN}
+    role_arn: {seed.ROLE_ARN}
+    start_event_time: 2022-06-01T00:00:00Z
+    end_event_time: 2022-06-30T00:00:00Z
+"""
+    )
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    code, out, _ = invoke(["plan", str(folder), "--json", "--detailed-exitcode", *common], capsys)
+    assert code == 3  # attention
+    found = {a["name"]: a for a in json.loads(out)["actions"]}
+    assert found["cw-no-role"]["action"] == "attention"
+    assert [f["code"] for f in found["cw-no-role"]["findings"]] == ["role-not-found"]
+    assert {f["code"] for f in found["cw-too-old"]["findings"]} >= {"export-before-2023"}
+    code, _, _ = invoke(["plan", str(folder), "--no-preflight", "--json", *common], capsys)
+    assert code == 0
