@@ -53,7 +53,10 @@ class FakeLake:
         raise AssertionError("apply asks preflight nothing: the plan it applies already did")
 
     def exports(self, account: str) -> Any:
-        raise AssertionError("apply reads no CloudWatch Logs import task (it runs no export)")
+        raise AssertionError("these tests have no exports: no CloudWatch Logs call is due")
+
+    def export_writer(self, account: str) -> Any:
+        raise AssertionError("these tests have no exports: no CloudWatch Logs call is due")
 
     # -- ImportReader -------------------------------------------------------------------
 

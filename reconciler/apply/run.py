@@ -11,17 +11,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from reconciler import defaults
+from reconciler.apply.exports import ExportApplier
 from reconciler.apply.runner import Applier
 from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult
 from reconciler.errors import ReconcileError
 from reconciler.observed import Observed
+from reconciler.outcomes import ApplyOutcome
 from reconciler.plan.desired import (
     Desired,
     PlanOptions,
     Scope,
 )
 from reconciler.plan.drift import manifest_changes
-from reconciler.plan.make import PlanRequest, plan_and_observed, unplanned_exports_notice
+from reconciler.plan.exports import ExportObservation
+from reconciler.plan.make import PlanRequest, plan_and_observed, without_exports
 from reconciler.plan.observe import foreign_finished, observe, reachable
 from reconciler.plan.preflighted import startable
 from reconciler.plan.saved import SavedPlan, read_plan_file
@@ -53,11 +56,8 @@ def _saved_plan(
     connector: Connector,
     notice: Callable[[str], None],
 ) -> tuple[SavedPlan, Observed]:
-    if request.plan_file is None:
-        planned, seen = plan_and_observed(request.plan, state, connector)
-        if planned.unplanned_exports:
-            notice(unplanned_exports_notice(planned.unplanned_exports))
-        return planned, seen
+    if request.plan_file is None:  # exports too: apply runs them (never from a saved plan)
+        return plan_and_observed(replace(request.plan, exports=True), state, connector)
     saved = read_plan_file(request.plan_file)
     connector.use_accounts(saved.accounts)
     desired = Desired(
@@ -140,8 +140,44 @@ def run_apply(
         )
         keeper = StateKeeper(store, state)
         keeper.remember_foreign(foreign_finished(observed, state))
-        applier = Applier(saved, keeper, connector, options, events, stop)
-        return applier.run()
+        applier = Applier(without_exports(saved), keeper, connector, options, events, stop)
+        result = applier.run()
+        if any(action.kind == "export" for action in saved.plan.actions):
+            result = _run_exports(saved, result, keeper, connector, events, stop)
+        return result
+
+
+def _run_exports(
+    saved: SavedPlan,
+    result: ApplyResult,
+    keeper: StateKeeper,
+    connector: Connector,
+    events: ApplyEvents,
+    stop: threading.Event,
+) -> ApplyResult:
+    """The exports' step, after the imports' (the plan made them wait for those): their
+    outcomes join the result as the imports' do."""
+    shown = [action for action in saved.plan.actions if action.kind == "export"]
+    exporter = ExportApplier(
+        saved.export_specs,
+        keeper,
+        connector,
+        events,
+        stop,
+        saved.export_observation or ExportObservation(),
+        result.plan.actions,
+    )
+    steps = exporter.run(shown)
+    done = [
+        replace(a, outcome=steps[a.name].outcome if a.name in steps else "nothing to do")
+        for a in shown
+    ]
+    kinds = {**result.kinds, **{name: step.kind for name, step in steps.items()}}
+    errors = [*result.errors, *(f"{n}: {s.outcome}" for n, s in steps.items()
+                                if s.kind is ApplyOutcome.FAILED)]  # fmt: skip
+    attention = result.attention | {a.name for a in shown if a.action is ActionKind.ATTENTION}
+    plan = replace(result.plan, actions=(*result.plan.actions, *done))
+    return replace(result, plan=plan, kinds=kinds, errors=errors, attention=attention)
 
 
 def stale_reasons(saved: SavedPlan, state: StateDocument, observed_ids: Iterable[str]) -> list[str]:

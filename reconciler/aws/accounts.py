@@ -20,7 +20,7 @@ from functools import partial
 from typing import Any
 
 from reconciler.aws.lake import LakeReader, call
-from reconciler.aws.logs_tasks import ExportTaskReader
+from reconciler.aws.logs_tasks import ExportTaskReader, ExportTaskWriter
 from reconciler.aws.preflight import PreflightCalls
 from reconciler.aws.session import ClientFactory, ClientOptions, new_botocore_session
 from reconciler.aws.writer import LakeWriter
@@ -167,6 +167,9 @@ class Connections:
         factory = self.factory(account)
         with self._lock:
             return self._exports.setdefault(account, ExportTaskReader(factory, account))
+
+    def export_writer(self, account: str) -> ExportTaskWriter:
+        return ExportTaskWriter(self.factory(account))
 
     def writer(self, account: str) -> LakeWriter:
         return LakeWriter(self.factory(account))

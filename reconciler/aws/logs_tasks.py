@@ -13,7 +13,10 @@ from typing import Any
 
 from reconciler.aws.lake import call
 from reconciler.aws.session import ClientFactory
+from reconciler.fields import epoch_ms
 from reconciler.observed_exports import ObservedBatch, ObservedExport
+from reconciler.outcomes import StartResult
+from reconciler.ports import StartOutcome
 
 PAGE_LIMIT = 50  # the API's maximum
 
@@ -96,3 +99,64 @@ class ExportTaskReader:
             updated=from_epoch_ms(item.get("lastUpdatedTime")),
             error=item.get("errorMessage"),
         )
+
+
+class ExportTaskWriter:
+    """CreateImportTask, never retried (no client token: sent twice, it copies twice), with
+    its outcome classified as StartImport's is (aws/writer.py): started, refused (nothing
+    started: a 4xx such as the 3-active quota or throttling), or unknown (5xx, timeout, lost
+    connection: the task may exist). A connection never made counts as refused."""
+
+    def __init__(self, factory: ClientFactory) -> None:
+        self.factory = factory
+
+    def create_task(
+        self,
+        region: str,
+        source: str,
+        role_arn: str,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> StartOutcome:
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            NoCredentialsError,
+            ParamValidationError,
+        )
+
+        window = {
+            key: epoch_ms(moment)
+            for key, moment in (("startEventTime", start), ("endEventTime", end))
+            if moment is not None
+        }
+        params: dict[str, Any] = {"importSourceArn": source, "importRoleArn": role_arn}
+        if window:
+            params["importFilter"] = window
+        client = self.factory.client("logs", region, retries="start_import")
+        try:
+            response = client.create_import_task(**params)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", "Unknown"))
+            message = str(error.get("Message", "")).strip()
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if status >= 500:
+                return StartOutcome(
+                    StartResult.UNKNOWN, code=code, message=f"HTTP {status}: {message}"
+                )
+            return StartOutcome(StartResult.REFUSED, code=code, message=message)
+        except (NoCredentialsError, ParamValidationError) as exc:
+            return StartOutcome(StartResult.REJECTED, code=type(exc).__name__, message=str(exc))
+        except (EndpointConnectionError, ConnectTimeoutError) as exc:
+            return StartOutcome(StartResult.REFUSED, code=type(exc).__name__, message=str(exc))
+        except BotoCoreError as exc:
+            return StartOutcome(StartResult.UNKNOWN, code=type(exc).__name__, message=str(exc))
+        return StartOutcome(StartResult.STARTED, import_id=str(response["importId"]))
+
+    def cancel_task(self, region: str, import_id: str) -> str:
+        client = self.factory.client("logs", region)
+        response = call("CancelImportTask", partial(client.cancel_import_task, importId=import_id))
+        return str(response.get("importStatus", "CANCELLED"))

@@ -109,22 +109,22 @@ def plan(
     request = plan_request(
         paths, targets, replace, retry_backoff, pending_grace, shard, retry, queue_scope, preflight
     )
-    request = dataclasses.replace(request, exports=True)  # shown; apply does not run them yet
+    request = dataclasses.replace(request, exports=True)
     try:
         saved = make_plan(request, store.read(), connections(settings))
     except ManifestError as exc:
         print_problems(exc.problems, settings.use_color(sys.stderr))
         raise
-    if saved.unplanned_exports:
-        from reconciler.plan.make import unplanned_exports_notice
-
-        click.echo(unplanned_exports_notice(saved.unplanned_exports), err=True)
     if fmt == "json":
         emit_plan_json(settings, saved.plan)
     else:
         click.echo(render(saved.plan, fmt, settings.use_color(sys.stdout)))
     if out:
         write_plan_file(out, without_exports(saved))
+        if saved.export_specs:
+            from reconciler.plan.make import saved_plan_exports_notice
+
+            click.echo(saved_plan_exports_notice(len(saved.export_specs)), err=True)
         if fmt == "text" and not settings.no_input:  # an interactive hint
             click.echo(f"Saved the plan to {out}. Apply exactly it: reconcile apply --plan {out}")
     if not detailed_exitcode:
@@ -184,10 +184,6 @@ def show(ctx: click.Context, planfile: str, as_json: bool, as_markdown: bool) ->
     saved = read_plan_file(planfile)
     settings = global_settings(ctx)
     fmt = output_format(as_json, as_markdown, settings)
-    if saved.unplanned_exports:
-        from reconciler.plan.make import unplanned_exports_notice
-
-        click.echo(unplanned_exports_notice(saved.unplanned_exports), err=True)
     if fmt == "json":
         emit_plan_json(settings, saved.plan)
     else:

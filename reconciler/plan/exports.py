@@ -27,6 +27,7 @@ from reconciler.observed import Failure, Place
 from reconciler.observed_exports import ObservedExport
 from reconciler.plan.preflighted import attach
 from reconciler.plan.types import Action, ActionKind, ExportIdentityView
+from reconciler.state.document import ExportRecordState
 
 MAX_ACTIVE_PER_ACCOUNT = 3
 IMPORT_MARGIN = timedelta(days=1)
@@ -432,3 +433,13 @@ def _forgets(given: ExportPlanInput, desired: set[str]) -> list[Action]:
             )
         )
     return result
+
+
+def export_records(state_exports: Mapping[str, ExportRecordState]) -> dict[str, ExportRecord]:
+    """The planner's view of the state's export records."""
+    return {
+        name: ExportRecord(
+            name=name, identity=r.identity, import_id=r.import_id, intent_at=r.intent_at
+        )
+        for name, r in state_exports.items()
+    }

@@ -22,6 +22,7 @@ from reconciler.plan.desired import (
     Scope,
     Shard,
 )
+from reconciler.plan.exports import ExportObservation
 from reconciler.plan.observe import observe, reachable
 from reconciler.plan.planner import plan
 from reconciler.plan.preflighted import PREFLIGHTED, Preflight
@@ -82,14 +83,10 @@ def load_desired(
     return desired, loaded
 
 
-def unplanned_exports_notice(names: Sequence[str]) -> str:
-    """Said on every plan and apply while exports are checked but not yet planned: an entry
-    that silently does nothing would read as done."""
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+def saved_plan_exports_notice(count: int) -> str:
     return (
-        f"Note: {len(names)} export(s) to CloudWatch in the manifests ({shown}) are checked and "
-        "shown by `reconcile plan`, but this version of reconcile does not apply them: apply "
-        "creates no CloudWatch Logs import task, and a saved plan holds only the imports."
+        f"Note: the saved plan holds only the imports; its {count} export(s) to CloudWatch run "
+        "with `reconcile apply` without --plan (each is planned again right before it starts)."
     )
 
 
@@ -142,18 +139,23 @@ def _preflighted(
 
 
 def _with_exports(
-    imports: Plan, desired: Desired, connector: Connector, now: datetime, request: PlanRequest
-) -> Plan:
+    imports: Plan,
+    desired: Desired,
+    state: StateDocument,
+    connector: Connector,
+    now: datetime,
+    request: PlanRequest,
+) -> tuple[Plan, ExportObservation]:
     """The plan with the exports' actions after the imports' (they wait for those)."""
     from dataclasses import replace
 
-    from reconciler.plan.exports import ExportPlanInput, plan_exports
+    from reconciler.plan.exports import ExportPlanInput, export_records, plan_exports
     from reconciler.plan.observe_exports import observe_exports
 
     observed = observe_exports(connector.exports, desired.exports)
     given = ExportPlanInput(
         exports=desired.exports,
-        records={},  # apply does not run exports yet, so state holds none
+        records=export_records(state.exports),
         observed=observed,
         import_actions=imports.actions,
         now=now,
@@ -168,7 +170,7 @@ def _with_exports(
         specs = [spec for spec in desired.exports if spec.name in starting]
         findings = gather_export_findings(specs, connector.preflight, now)
         actions = plan_exports(replace(given, findings=findings))
-    return replace(imports, actions=(*imports.actions, *actions))
+    return replace(imports, actions=(*imports.actions, *actions)), observed
 
 
 def without_exports(saved: SavedPlan) -> SavedPlan:
@@ -223,8 +225,9 @@ def plan_and_observed(
         result = plan(desired, state, observed, moment, options)
     if request.preflight:
         result = _preflighted(result, desired, state, observed, moment, request, options, connector)
-    if request.exports and desired.exports:
-        result = _with_exports(result, desired, connector, moment, request)
+    seen_exports = None
+    if request.exports and (desired.exports or state.exports):
+        result, seen_exports = _with_exports(result, desired, state, connector, moment, request)
     saved = SavedPlan(
         plan=result,
         specs=desired.specs,
@@ -235,6 +238,7 @@ def plan_and_observed(
         scope=request.paths,
         accounts=desired.accounts,
         shard=request.shard,
-        unplanned_exports=tuple(spec.name for spec in desired.exports),
+        export_specs=desired.exports,
+        export_observation=seen_exports,
     )
     return saved, observed

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ReconcileError
+from reconciler.exportspec import ExportSpec
 from reconciler.fields import arn_parts
 from reconciler.plan import saved_checks as checks
 from reconciler.plan.desired import DEFAULT_QUEUE_SCOPE, Shard
+from reconciler.plan.exports import ExportObservation
 from reconciler.plan.saved_checks import IDENTITY_KEYS, NEEDS_SPEC, Refused, refused, shown
 from reconciler.plan.types import PLAN_FORMAT_VERSION, Action, ActionKind, Plan
 from reconciler.spec import (
@@ -46,8 +48,10 @@ class SavedPlan:
     scope: tuple[str, ...] = ()
     accounts: Mapping[str, AccountAccess] = field(default_factory=dict)
     shard: Shard | None = None
-    # Exports in the manifests, which this version checks but does not plan (not saved).
-    unplanned_exports: tuple[str, ...] = ()
+    # The manifests' exports and what was seen of their tasks, for apply (never saved: a saved
+    # plan holds only the imports).
+    export_specs: tuple[ExportSpec, ...] = ()
+    export_observation: ExportObservation | None = None
 
 
 def plan_file_document(saved: SavedPlan) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.errors import StateError
-from reconciler.fields import format_time, parse_time
+from reconciler.exportspec import ExportIdentity
+from reconciler.fields import format_time, format_time_ms, parse_time
 from reconciler.outcomes import AttemptKind, StartResult
 from reconciler.spec import Identity
 
@@ -246,12 +247,66 @@ class ForeignImport:
 
 
 @dataclass(frozen=True)
+class ExportRecordState:
+    """One export in state: its identity, and the task that answers it or the intent sent.
+
+    The intent (`intent_at`) is written and fsynced before CreateImportTask, the importId
+    right after its answer; an intent without an importId is settled by proof (plan/exports)."""
+
+    name: str
+    manifest_file: str
+    identity: ExportIdentity
+    role_arn: str | None
+    import_id: str | None = None
+    intent_at: datetime | None = None
+    status: str | None = None  # last observed importStatus
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "manifest_file": self.manifest_file,
+            "identity": {
+                "source": self.identity.source,
+                "start": _time_ms(self.identity.start),
+                "end": _time_ms(self.identity.end),
+            },
+            "role_arn": self.role_arn,
+            "import_id": self.import_id,
+            "intent_at": _time_ms(self.intent_at),
+            "status": self.status,
+        }
+
+    @classmethod
+    def from_json(cls, name: str, data: Mapping[str, Any]) -> ExportRecordState:
+        identity = data["identity"]
+        source = identity["source"]
+        if not isinstance(source, str):
+            raise TypeError("an export's identity.source must be a string")
+        return cls(
+            name=name,
+            manifest_file=str(data["manifest_file"]),
+            identity=ExportIdentity(
+                source, _parse_time(identity.get("start")), _parse_time(identity.get("end"))
+            ),
+            role_arn=_text_or_none(data.get("role_arn"), "role_arn"),
+            import_id=_id_or_none(data.get("import_id")),
+            intent_at=_parse_time(data.get("intent_at")),
+            status=_text_or_none(data.get("status"), "status"),
+        )
+
+
+def _time_ms(value: datetime | None) -> str | None:
+    return format_time_ms(value) if value is not None else None
+
+
+@dataclass(frozen=True)
 class StateDocument:
     lineage: str
     serial: int = 0
     imports: Mapping[str, ImportRecord] = field(default_factory=lambda: MappingProxyType({}))
     # Finished imports no entry manages, by ImportId; apply writes them, plan only reads.
     foreign: Mapping[str, ForeignImport] = field(default_factory=lambda: MappingProxyType({}))
+    # Exports to CloudWatch Logs, by name (the same namespace as imports).
+    exports: Mapping[str, ExportRecordState] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def empty(cls) -> StateDocument:
@@ -268,6 +323,9 @@ class StateDocument:
     def with_foreign(self, foreign: Mapping[str, ForeignImport]) -> StateDocument:
         return replace(self, foreign=MappingProxyType(dict(foreign)))
 
+    def with_exports(self, exports: Mapping[str, ExportRecordState]) -> StateDocument:
+        return replace(self, exports=MappingProxyType(dict(exports)))
+
     def next_version(self) -> StateDocument:
         """The document as it will be written next: serial + 1, lineage fixed at creation."""
         return replace(self, lineage=self.lineage or str(uuid.uuid4()), serial=self.serial + 1)
@@ -279,6 +337,12 @@ class StateDocument:
             "serial": self.serial,
             "imports": {name: self.imports[name].to_json() for name in sorted(self.imports)},
             "foreign_imports": {id_: self.foreign[id_].to_json() for id_ in sorted(self.foreign)},
+            # Only once there are exports: a state without them reads and diffs as before.
+            **(
+                {"exports": {name: self.exports[name].to_json() for name in sorted(self.exports)}}
+                if self.exports
+                else {}
+            ),
         }
 
     def to_bytes(self) -> bytes:
@@ -325,6 +389,10 @@ class StateDocument:
                 str(id_): ForeignImport.from_json(str(id_), data)
                 for id_, data in (document.get("foreign_imports") or {}).items()
             }
+            exports = {
+                str(name): ExportRecordState.from_json(str(name), data)
+                for name, data in (document.get("exports") or {}).items()
+            }
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise StateError(
                 f"state {source} is corrupt ({type(exc).__name__}: {exc}); it was left "
@@ -336,6 +404,7 @@ class StateDocument:
             serial=serial,
             imports=MappingProxyType(records),
             foreign=MappingProxyType(foreign),
+            exports=MappingProxyType(exports),
         )
 
 

@@ -1,7 +1,8 @@
 """The journal beside a local state document: one appended line per write, so a step costs
 what it changed, not what the state holds.
 
-A write during apply appends one line, `{"lineage", "serial", "imports", "foreign"}`, holding
+A write during apply appends one line, `{"lineage", "serial", "imports", "foreign"}` (and
+`"exports"` when exports changed), holding
 only the records that changed (a removed record is `null`), and fsyncs it. The document is
 the journal folded in: `compact` (in local.py) writes it whole once per run and removes the
 journal. Reading takes the document and replays the lines after its serial, so every reader
@@ -23,11 +24,16 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from reconciler.errors import StateError
-from reconciler.state.document import ForeignImport, ImportRecord, StateDocument
+from reconciler.state.document import (
+    ExportRecordState,
+    ForeignImport,
+    ImportRecord,
+    StateDocument,
+)
 
 JOURNAL_SUFFIX = ".journal"
 
-_Value = TypeVar("_Value", ImportRecord, ForeignImport)
+_Value = TypeVar("_Value", ImportRecord, ForeignImport, ExportRecordState)
 
 
 def _changes(before: Mapping[str, _Value], after: Mapping[str, _Value]) -> dict[str, Any]:
@@ -52,6 +58,9 @@ def entry(before: StateDocument, after: StateDocument) -> bytes:
         "imports": _changes(before.imports, after.imports),
         "foreign": _changes(before.foreign, after.foreign),
     }
+    exported = _changes(before.exports, after.exports)
+    if exported:  # only when exports changed: the lines of an imports-only state stay as they were
+        line["exports"] = exported
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
@@ -62,6 +71,7 @@ def replay(document: StateDocument, raw: bytes, source: str) -> StateDocument:
     *lines, _torn = raw.split(b"\n")
     imports: dict[str, ImportRecord] | None = None
     foreign: dict[str, ForeignImport] | None = None
+    exports: dict[str, ExportRecordState] | None = None
     serial = document.serial
     for number, line in enumerate(lines, start=1):
         where = f"state {source}{JOURNAL_SUFFIX}, line {number}"
@@ -89,6 +99,9 @@ def replay(document: StateDocument, raw: bytes, source: str) -> StateDocument:
             if parsed["foreign"]:
                 foreign = dict(document.foreign) if foreign is None else foreign
                 _apply(foreign, parsed["foreign"], ForeignImport.from_json)
+            if parsed.get("exports"):
+                exports = dict(document.exports) if exports is None else exports
+                _apply(exports, parsed["exports"], ExportRecordState.from_json)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise StateError(f"{where} is corrupt ({type(exc).__name__}: {exc}).") from None
     if serial == document.serial:
@@ -98,6 +111,7 @@ def replay(document: StateDocument, raw: bytes, source: str) -> StateDocument:
         serial=serial,
         imports=document.imports if imports is None else MappingProxyType(imports),
         foreign=document.foreign if foreign is None else MappingProxyType(foreign),
+        exports=document.exports if exports is None else MappingProxyType(exports),
     )
 
 

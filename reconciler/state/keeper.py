@@ -6,7 +6,12 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from reconciler.state.document import ForeignImport, ImportRecord, StateDocument
+from reconciler.state.document import (
+    ExportRecordState,
+    ForeignImport,
+    ImportRecord,
+    StateDocument,
+)
 from reconciler.state.store import StateStore
 
 
@@ -28,6 +33,18 @@ class StateKeeper:
             if not _settle(before, current):
                 return self.document
             self.document = self.store.write(self.document.with_records(current))
+            return self.document
+
+    def update_exports(
+        self, change: Callable[[dict[str, ExportRecordState]], None]
+    ) -> StateDocument:
+        """Apply `change` to the export records and write them (before the step they guard)."""
+        with self._lock:
+            current = dict(self.document.exports)
+            change(current)
+            if current == dict(self.document.exports):
+                return self.document
+            self.document = self.store.write(self.document.with_exports(current))
             return self.document
 
     def remember_foreign(self, found: dict[str, ForeignImport]) -> None:

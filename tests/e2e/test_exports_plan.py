@@ -1,18 +1,22 @@
-"""Exports in `reconcile plan` (shown, kind export) while apply does not run them yet: apply
-says so on every run and creates no CloudWatch Logs import task; a saved plan holds only the
-imports; the imports' plan is exactly as without exports."""
+"""Exports end to end against the sandbox: plan shows them (kind export) after the imports
+they wait for; apply creates each task once, with an intent first and a last look right
+before CreateImportTask; a lost answer is settled by proof; a saved plan holds only imports."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from reconciler.aws.accounts import Connections
 from reconciler.sandbox import seed
+from reconciler.state.local import LocalStateStore
 from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 from tests.e2e.test_apply_e2e import FAST_APPLY, day_manifest
+from tests.e2e.test_neighbours import apply_in_process
 
 JAN_05 = (1767571200000, 1767657599999)  # 2026-01-05, to the last millisecond
 EXPORT = f"""
@@ -25,7 +29,22 @@ exports:
 """
 
 
-def test_plan_shows_exports_and_apply_does_not_run_them(
+def tasks(sandbox: SandboxClient) -> list[dict[str, Any]]:
+    return list(sandbox.client("logs").describe_import_tasks()["imports"])
+
+
+def log_group(sandbox: SandboxClient) -> dict[str, Any]:
+    rows = sandbox.hook("stats")["log_groups"]
+    return dict(rows[0]) if rows else {}
+
+
+def exports_only(folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "exports.yaml").write_text("version: 1" + EXPORT)
+    return str(folder)
+
+
+def test_an_export_waits_for_its_import_then_is_created_once(
     clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = day_manifest(tmp_path / "m", {"jan-05": ("east", 5)})
@@ -34,10 +53,9 @@ def test_plan_shows_exports_and_apply_does_not_run_them(
     _, without, _ = invoke(["plan", folder, "--json", *common], capsys)
     manifest.write_text(manifest.read_text() + EXPORT)
 
-    code, out, err = invoke(["plan", folder, "--json", *common], capsys)
-    assert code == 0 and "1 export(s) to CloudWatch" in err and "does not apply them" in err
+    code, out, _ = invoke(["plan", folder, "--json", *common], capsys)
     actions = json.loads(out)["actions"]
-    assert actions[:-1] == json.loads(without)["actions"]  # the imports' plan is unchanged
+    assert code == 0 and actions[:-1] == json.loads(without)["actions"]  # imports unchanged
     shown = actions[-1]
     # the import of that day is still to start: exporting now would copy a partial set
     assert (shown["name"], shown["kind"], shown["action"]) == ("cw-jan-05", "export", "queued")
@@ -45,35 +63,116 @@ def test_plan_shows_exports_and_apply_does_not_run_them(
     assert shown["identity"] == {"source": seed.MANAGEMENT_STORE_ARN,
                                  "start": "2026-01-05T00:00:00Z",
                                  "end": "2026-01-05T23:59:59.999Z"}  # fmt: skip
-    assert shown["destination"].endswith(":log-group:aws/cloudtrail/" +
-                                          seed.MANAGEMENT_STORE_ARN.rsplit("/", 1)[1])  # fmt: skip
+    store_id = seed.MANAGEMENT_STORE_ARN.rsplit("/", 1)[1]
+    assert shown["destination"].endswith(f":log-group:aws/cloudtrail/{store_id}")
+
+    code, _, err = invoke(["apply", folder, *common, "--no-color", "--wait", *FAST_APPLY], capsys)
+    assert code == 0, err
+    assert tasks(clean_sandbox) == []  # it was queued when this run's plan was made
 
     code, out, err = invoke(["apply", folder, *common, "--no-color", *FAST_APPLY], capsys)
     assert code == 0, err
-    assert "does not apply them" in out + err
-    logs = clean_sandbox.client("logs")
-    assert logs.describe_import_tasks()["imports"] == []
+    (task,) = tasks(clean_sandbox)
+    assert task["importFilter"] == {"startEventTime": JAN_05[0], "endEventTime": JAN_05[1]}
+    state = LocalStateStore(tmp_path / "s.json").read()
+    assert state.exports["cw-jan-05"].import_id == task["importId"]
+    assert state.exports["cw-jan-05"].intent_at is None
 
-    # started by hand with the export's identity: the plan adopts it, never a second one
-    started = logs.create_import_task(
-        importSourceArn=seed.MANAGEMENT_STORE_ARN, importRoleArn=seed.ROLE_ARN,
-        importFilter={"startEventTime": JAN_05[0], "endEventTime": JAN_05[1]},
-    )["importId"]  # fmt: skip
-    code, out, _ = invoke(["plan", folder, "--no-color", *common], capsys)
-    assert code == 0
-    assert "cw-jan-05" in out and started in out and "adopt" in out
-    code, out, _ = invoke(["plan", folder, "--markdown", *common], capsys)
-    assert code == 0 and "cw-jan-05" in out
+    for _ in range(2):  # again and again: never a second task
+        code, out, err = invoke(["apply", folder, *common, "--no-color", *FAST_APPLY], capsys)
+        assert code == 0, err
+    assert len(tasks(clean_sandbox)) == 1
+    copied = log_group(clean_sandbox)
+    assert copied["events_copied"] > 0 and copied["duplicate_events"] == 0
+    code, out, _ = invoke(["plan", folder, "--json", *common], capsys)
+    assert json.loads(out)["actions"][-1]["action"] == "noop"
 
     saved = tmp_path / "p.plan"
-    code, _, _ = invoke(["plan", folder, "--out", str(saved), *common], capsys)
-    assert code == 0
+    code, _, err = invoke(["plan", folder, "--out", str(saved), *common], capsys)
+    assert code == 0 and "holds only the imports" in err
     assert all(a.get("kind") != "export" for a in json.loads(saved.read_text())["actions"])
     code, _, err = invoke(["apply", "--plan", str(saved), *common, *FAST_APPLY], capsys)
     assert code == 0, err
+    assert len(tasks(clean_sandbox)) == 1
 
-    code, out, _ = invoke(["validate", folder, "--json"], capsys)
-    assert (code, json.loads(out)["exports"], json.loads(out)["imports"]) == (0, 1, 1)
+
+def test_a_task_started_by_hand_is_adopted_never_repeated(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = exports_only(tmp_path / "m")
+    clean_sandbox.client("logs").create_import_task(
+        importSourceArn=seed.MANAGEMENT_STORE_ARN, importRoleArn=seed.ROLE_ARN,
+        importFilter={"startEventTime": JAN_05[0], "endEventTime": JAN_05[1]},
+    )  # fmt: skip
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    code, out, _ = invoke(["plan", folder, "--no-color", *common], capsys)
+    assert code == 0 and "adopt" in out and "never start it twice" in " ".join(out.split())
+    code, _, err = invoke(["apply", folder, *common, *FAST_APPLY], capsys)
+    assert code == 0, err
+    assert len(tasks(clean_sandbox)) == 1
+    assert LocalStateStore(tmp_path / "s.json").read().exports["cw-jan-05"].import_id
+
+
+def test_a_lost_create_answer_is_settled_by_the_task_not_by_a_second_one(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = exports_only(tmp_path / "m")
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    clean_sandbox.config(lose_start_responses=1.0, fault_seed=3)
+    code, out, err = invoke(["apply", folder, *common, "--no-color", *FAST_APPLY], capsys)
+    assert "answer was lost" in " ".join((out + err).split())
+    clean_sandbox.config(lose_start_responses=0.0)
+    state = LocalStateStore(tmp_path / "s.json").read()
+    assert state.exports["cw-jan-05"].intent_at is not None  # the intent stays
+    assert len(tasks(clean_sandbox)) == 1  # the task exists, unknown to us
+    code, out, _ = invoke(["plan", folder, "--json", *common], capsys)
+    assert json.loads(out)["actions"][-1]["action"] == "adopt"
+    code, _, err = invoke(["apply", folder, *common, *FAST_APPLY], capsys)
+    assert code == 0, err
+    assert len(tasks(clean_sandbox)) == 1
+    record = LocalStateStore(tmp_path / "s.json").read().exports["cw-jan-05"]
+    assert record.import_id == tasks(clean_sandbox)[0]["importId"] and record.intent_at is None
+
+
+class NeighbourBeforeCreate(Connections):
+    """The plan's listing is answered as it was; right before the create (the second
+    listing of the Region), a neighbour starts a task with the same range."""
+
+    def __init__(self, sandbox: SandboxClient, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sandbox, self.listings = sandbox, 0
+
+    def exports(self, account: str) -> Any:
+        reader, outer = super().exports(account), self
+
+        class Reader:
+            def list_tasks(self, region: str, source: str | None = None) -> Any:
+                outer.listings += 1
+                if outer.listings == 2:
+                    outer.sandbox.client("logs").create_import_task(
+                        importSourceArn=seed.MANAGEMENT_STORE_ARN, importRoleArn=seed.ROLE_ARN,
+                        importFilter={"startEventTime": JAN_05[0], "endEventTime": JAN_05[1]},
+                    )  # fmt: skip
+                return reader.list_tasks(region, source)
+
+            def batches(self, region: str, import_id: str) -> Any:
+                return reader.batches(region, import_id)
+
+        return Reader()
+
+
+def test_a_task_started_between_plan_and_create_is_adopted(
+    clean_sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    folder = exports_only(tmp_path / "m")
+    connector = NeighbourBeforeCreate(
+        clean_sandbox, endpoint_url=clean_sandbox.endpoint_url, region="us-east-1"
+    )
+    result = apply_in_process(clean_sandbox, folder, tmp_path / "s.json", connector)
+    (shown,) = [a for a in result.plan.actions if a.kind == "export"]
+    assert shown.action.value == "create" and "adopted" in (shown.outcome or "")
+    assert connector.listings == 2
+    assert len(tasks(clean_sandbox)) == 1  # the neighbour's, and no second one
 
 
 def test_export_preflight_reads_the_store_and_the_role(
@@ -102,5 +201,5 @@ exports:
     assert found["cw-no-role"]["action"] == "attention"
     assert [f["code"] for f in found["cw-no-role"]["findings"]] == ["role-not-found"]
     assert {f["code"] for f in found["cw-too-old"]["findings"]} >= {"export-before-2023"}
-    code, _, _ = invoke(["plan", str(folder), "--no-preflight", "--json", *common], capsys)
-    assert code == 0
+    code, _, _ = invoke(["apply", str(folder), *common, *FAST_APPLY], capsys)
+    assert code == 3 and tasks(clean_sandbox) == []  # attention starts nothing

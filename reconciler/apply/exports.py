@@ -1,0 +1,198 @@
+"""Apply the exports' actions of a shown plan: one step per run, with the imports' safety rules.
+
+CreateImportTask has no client token, so (DESIGN.md, "Apply safety", for exports too):
+- the intent is written (and fsynced) before the call, the importId right after its answer;
+- right before the call, the Region's tasks are listed again and the export planned again
+  from that answer: a task with its identity started meanwhile is adopted, not repeated;
+- the call is never retried; an answer lost (5xx, timeout) leaves the intent, and the next
+  plan settles it by proof (plan/exports.py), never by time alone.
+Apply starts what the plan shows as `create` (at most AWS's 3 active tasks per account, as
+planned) and exits; queued exports start in a later run, once what they wait for is done.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from reconciler.apply.types import ApplyEvents
+from reconciler.errors import CloudError
+from reconciler.exportspec import ExportSpec
+from reconciler.outcomes import ApplyOutcome, StartResult
+from reconciler.plan.exports import (
+    ExportObservation,
+    ExportPlanInput,
+    export_records,
+    plan_exports,
+)
+from reconciler.plan.types import Action, ActionKind
+from reconciler.ports import Connector
+from reconciler.state.document import ExportRecordState
+from reconciler.state.keeper import StateKeeper
+
+
+@dataclass(frozen=True)
+class ExportStep:
+    outcome: str
+    kind: ApplyOutcome
+
+
+class ExportApplier:
+    def __init__(
+        self,
+        specs: Sequence[ExportSpec],
+        keeper: StateKeeper,
+        connector: Connector,
+        events: ApplyEvents,
+        stop: threading.Event,
+        observed: ExportObservation,
+        import_actions: Sequence[Action],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.specs = {spec.name: spec for spec in specs}
+        self.keeper = keeper
+        self.connector = connector
+        self.events = events
+        self.stop = stop
+        self.observed = observed
+        self.import_actions = import_actions
+        self.clock = clock
+
+    def run(self, actions: Sequence[Action]) -> dict[str, ExportStep]:
+        steps: dict[str, ExportStep] = {}
+        for action in actions:
+            if action.kind != "export" or self.stop.is_set():
+                continue
+            step = self._one(action)
+            if step is not None:
+                steps[action.name] = step
+                self.events.message(
+                    action.name, step.outcome, error=step.kind is ApplyOutcome.FAILED
+                )
+        return steps
+
+    def _record(
+        self,
+        spec: ExportSpec,
+        import_id: str | None = None,
+        intent_at: datetime | None = None,
+        status: str | None = None,
+    ) -> ExportRecordState:
+        return ExportRecordState(
+            name=spec.name,
+            manifest_file=spec.location.file,
+            identity=spec.identity,
+            role_arn=spec.role_arn,
+            import_id=import_id,
+            intent_at=intent_at,
+            status=status,
+        )
+
+    def _one(self, action: Action) -> ExportStep | None:
+        spec = self.specs.get(action.name)
+        if action.action is ActionKind.FORGET:
+            self.keeper.update_exports(lambda records: _drop(records, action.name))
+            return ExportStep("forgotten (what it copied stays in CloudWatch Logs)",
+                              ApplyOutcome.FORGOTTEN)  # fmt: skip
+        if spec is None:
+            return None
+        if action.action in (ActionKind.ADOPT, ActionKind.RENAME):
+            record = self._record(spec, import_id=action.import_id)
+
+            def adopt(records: dict[str, ExportRecordState]) -> None:
+                if action.previous_name:
+                    records.pop(action.previous_name, None)
+                records[spec.name] = record
+
+            self.keeper.update_exports(adopt)
+            if action.action is ActionKind.RENAME:
+                return ExportStep(f"renamed from {action.previous_name}", ApplyOutcome.RENAMED)
+            return ExportStep(f"adopted task {action.import_id}", ApplyOutcome.ADOPTED)
+        if action.action is ActionKind.CREATE:
+            return self._create(spec)
+        return None
+
+    def _create(self, spec: ExportSpec) -> ExportStep:
+        before = self.keeper.document.exports.get(spec.name)
+        intent = self._record(spec, intent_at=self.clock())
+        self.keeper.update_exports(lambda records: records.__setitem__(spec.name, intent))
+        verdict = self._look_again(spec, before)
+        if verdict.action is ActionKind.ADOPT and verdict.import_id:
+            adopted = self._record(spec, import_id=verdict.import_id)
+            self.keeper.update_exports(lambda records: records.__setitem__(spec.name, adopted))
+            return ExportStep(
+                f"not created: task {verdict.import_id} with this range appeared since the "
+                "plan; adopted it", ApplyOutcome.ADOPTED,
+            )  # fmt: skip
+        if verdict.action is not ActionKind.CREATE:
+            self._undo(spec, before)
+            return ExportStep(f"not created: the last look found {verdict.reason}",
+                              ApplyOutcome.NOT_STARTED)  # fmt: skip
+        if spec.role_arn is None:  # the planner never creates an unpinned export without one
+            self._undo(spec, before)
+            return ExportStep("not created: no role_arn", ApplyOutcome.NOT_STARTED)
+        writer = self.connector.export_writer(spec.account)
+        outcome = writer.create_task(spec.region, spec.source, spec.role_arn, spec.start, spec.end)
+        if outcome.kind is StartResult.STARTED:
+            started = self._record(spec, import_id=outcome.import_id, status="IN_PROGRESS")
+            self.keeper.update_exports(lambda records: records.__setitem__(spec.name, started))
+            return ExportStep(f"created task {outcome.import_id}", ApplyOutcome.STARTED)
+        if outcome.kind is StartResult.UNKNOWN:
+            return ExportStep(
+                f"CreateImportTask's answer was lost ({outcome.code}: {outcome.message}); the "
+                "intent stays, and the next plan finds the task by its range before anything "
+                "else starts", ApplyOutcome.UNKNOWN,
+            )  # fmt: skip
+        self._undo(spec, before)
+        return ExportStep(
+            f"CreateImportTask refused ({outcome.code}: {outcome.message}); nothing started",
+            ApplyOutcome.FAILED,
+        )
+
+    def _undo(self, spec: ExportSpec, before: ExportRecordState | None) -> None:
+        """Nothing was sent (or AWS said no): the intent goes, the record is as it was."""
+
+        def restore(records: dict[str, ExportRecordState]) -> None:
+            if before is None:
+                records.pop(spec.name, None)
+            else:
+                records[spec.name] = before
+
+        self.keeper.update_exports(restore)
+
+    def _look_again(self, spec: ExportSpec, before: ExportRecordState | None) -> Action:
+        """The export planned again from a fresh listing of its Region, as if the intent
+        had not been written: only an unchanged `create` may go out."""
+        place = (spec.account, spec.region)
+        try:
+            listed = self.connector.exports(spec.account).list_tasks(spec.region)
+        except CloudError as exc:
+            observed = ExportObservation(errors={place: str(exc)})
+        else:
+            others = {
+                task_id: task
+                for task_id, task in self.observed.tasks.items()
+                if (task.account, task.region) != place
+            }
+            fresh = {task.import_id: task for task in listed}
+            observed = ExportObservation(
+                tasks={**others, **fresh},
+                places=frozenset({*self.observed.places, place}),
+            )
+        records = export_records({spec.name: before}) if before is not None else {}
+        (verdict,) = plan_exports(
+            ExportPlanInput(
+                exports=[spec],
+                records=records,
+                observed=observed,
+                import_actions=self.import_actions,
+                now=self.clock(),
+            )
+        )
+        return verdict
+
+
+def _drop(records: dict[str, ExportRecordState], name: str) -> None:
+    records.pop(name, None)
