@@ -658,3 +658,35 @@ def test_stored_bytes_are_the_document_json_one_record_per_line() -> None:
     records = [line for line in lines if line.startswith("    ")]
     assert len(records) == len(names) + 1  # each import and the foreign one on its own line
     assert len(lines) == 1 + 3 + (1 + len(names) + 1) + (1 + 1 + 1) + 1
+
+
+def test_export_records_are_journalled_replayed_and_compacted(
+    store: LocalStateStore, state_path: Path
+) -> None:
+    from reconciler.exportspec import ExportIdentity
+    from reconciler.state.document import ExportRecordState
+
+    write_once(store, "imp-a")
+    plain = state_path.read_bytes()
+    assert b'"exports"' not in plain  # a state without exports reads and diffs as before
+    identity = ExportIdentity(
+        DESTINATION, datetime(2026, 1, 5, tzinfo=UTC),
+        datetime(2026, 1, 5, 23, 59, 59, 999000, tzinfo=UTC),
+    )  # fmt: skip
+    sent = datetime(2026, 12, 3, 12, 0, 0, 250000, tzinfo=UTC)
+    intent = ExportRecordState("cw", "m.yaml", identity, "arn:aws:iam::123456789012:role/r",
+                               intent_at=sent)  # fmt: skip
+    with store.lock("reconcile apply"):
+        document = store.write(store.read().with_exports({"cw": intent}))
+        line = json.loads(store.journal_path.read_bytes().splitlines()[-1])
+        assert list(line["exports"]) == ["cw"] and line["imports"] == {}
+        # a reader without the lock sees the intent at once, to the millisecond
+        assert LocalStateStore(state_path).read().exports["cw"] == intent
+        started = ExportRecordState("cw", "m.yaml", identity, intent.role_arn, import_id="t-1")
+        document = store.write(document.with_exports({"cw": started}))
+    compacted = LocalStateStore(state_path).read()
+    assert not store.journal_path.exists()
+    assert compacted.exports == {"cw": started} and sorted(compacted.imports) == ["imp-a"]
+    with store.lock("reconcile apply"):
+        store.write(compacted.with_exports({}))  # forgotten: journalled as removed
+    assert LocalStateStore(state_path).read().exports == {}
