@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from reconciler.apply.types import ApplyEvents
 from reconciler.errors import CloudError
 from reconciler.exportspec import ExportSpec
+from reconciler.faultpoints import crash_point
 from reconciler.outcomes import ApplyOutcome, StartResult
 from reconciler.plan.exports import (
     ExportObservation,
@@ -134,7 +135,9 @@ class ExportApplier:
             self._undo(spec, before)
             return ExportStep("not created: no role_arn", ApplyOutcome.NOT_STARTED)
         writer = self.connector.export_writer(spec.account)
+        crash_point("export_before_create")  # the intent is in state, nothing sent
         outcome = writer.create_task(spec.region, spec.source, spec.role_arn, spec.start, spec.end)
+        crash_point("export_after_create")  # the task may exist, state holds only the intent
         if outcome.kind is StartResult.STARTED:
             started = self._record(spec, import_id=outcome.import_id, status="IN_PROGRESS")
             self.keeper.update_exports(lambda records: records.__setitem__(spec.name, started))
