@@ -3,7 +3,8 @@
 Each step runs the real command (in this process, through the same entry point as the shell)
 and shows its real output: validate, plan, apply --wait, plan again (in sync), then a source
 file goes bad, an import fails, the plan proposes a retry, the file is fixed, apply retries
-it to COMPLETED, and status shows the end. The sandbox stops when the demo ends, whatever
+it to COMPLETED, and status shows the end; last, the store's events are exported to
+CloudWatch Logs (S3 -> Lake -> CloudWatch). The sandbox stops when the demo ends, whatever
 happens; nothing is left running.
 """
 
@@ -129,6 +130,31 @@ class Demo:
             time.sleep(0.2)
         raise ReconcileError(f"the demo's import did not reach {status} in {timeout:.0f} s.")
 
+    def wait_for_export(self, timeout: float = 30) -> int:
+        """Events copied, once the demo's export task completed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, copied = _exported_events(self.endpoint)
+            if status == "COMPLETED":
+                return copied
+            time.sleep(0.2)
+        raise ReconcileError(f"the demo's export did not complete in {timeout:.0f} s.")
+
+
+def _exported_events(endpoint: str) -> tuple[str | None, int]:
+    """The demo export's task status and the events the sandbox copied for it."""
+    import urllib.request
+
+    from reconciler.aws.accounts import Connections
+    from reconciler.sandbox import seed
+
+    reader = Connections(region="us-east-1", endpoint_url=endpoint).exports(seed.ACCOUNT)
+    tasks = reader.list_tasks("us-east-1", source=seed.MANAGEMENT_STORE_ARN)
+    status = tasks[-1].status if tasks else None
+    with urllib.request.urlopen(f"{endpoint}/_reconcile/stats", timeout=30) as response:
+        rows = json.load(response)["log_groups"]
+    return status, sum(row["events_copied"] for row in rows)
+
 
 def _walk_through(demo: Demo) -> None:
     m = str(demo.manifests)
@@ -172,12 +198,42 @@ def _walk_through(demo: Demo) -> None:
     demo.run("status")
     demo.say("And the plan is in sync again:")
     demo.run("plan", m, "--detailed-exitcode", "--retry-backoff", "0")
+    _way_out(demo, m, fast)
     click.echo(
         "\nEvery import ran exactly once (a retry resumes the same import). Try it yourself: "
         "`reconcile sandbox serve --seed --port 5555`, then in another terminal "
         "`reconcile plan manifests/examples --endpoint-url http://127.0.0.1:5555` from a clone "
         "of the repository (`reconcile demo --keep DIR` keeps this demo's manifests and state)."
     )
+
+
+def _export_manifest(folder: Path) -> None:
+    from reconciler.sandbox import seed
+
+    (folder / "to-cloudwatch.yaml").write_text(
+        "# The way out of CloudTrail Lake: copy the management store's events to CloudWatch.\n"
+        "version: 1\n"
+        "exports:\n"
+        "  - name: demo-management-to-cloudwatch\n"
+        f"    source: {seed.MANAGEMENT_STORE_ARN}\n"
+        f"    role_arn: {seed.ROLE_ARN}\n"
+        "    start_event_time: 2026-01-05T00:00:00Z\n"
+        "    end_event_time: 2026-01-07T23:59:59.999Z\n"
+    )
+
+
+def _way_out(demo: Demo, m: str, fast: tuple[str, ...]) -> None:
+    """S3 -> Lake -> CloudWatch: the store's events exported once, by the same engine."""
+    demo.say("The way out: CloudTrail Lake closed to new customers, and AWS points to "
+             "CloudWatch. An export copies the store's events into a CloudWatch Logs group "
+             "(a CreateImportTask; planned, guarded and adopted like an import):")  # fmt: skip
+    _export_manifest(demo.manifests)
+    demo.run("plan", m, "--retry-backoff", "0")
+    demo.run("apply", m, "--auto-approve", *fast)
+    copied = demo.wait_for_export()
+    demo.say(f"The task completed: {copied:,} events in the log group AWS names after the "
+             "store, each copied once. The plan is in sync (the export is noop):")  # fmt: skip
+    demo.run("plan", m, "--detailed-exitcode", "--retry-backoff", "0")
 
 
 @contextmanager
@@ -208,8 +264,8 @@ def demo(speed: float, keep: str | None, color: str) -> ExitCode:
 
     Starts a local CloudTrail Lake (the sandbox) inside this process, seeds it with a trail
     bucket, a role and event data stores, and runs the real commands against it: validate,
-    plan, apply --wait, plan again, then a failing import retried to COMPLETED. Nothing is
-    left running afterwards.
+    plan, apply --wait, plan again, then a failing import retried to COMPLETED, and last an
+    export of a store's events to CloudWatch Logs. Nothing is left running afterwards.
 
     \b
     Examples:

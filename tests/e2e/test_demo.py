@@ -34,6 +34,10 @@ def test_demo_walks_through_the_job_and_stops_its_sandbox(tmp_path: Path) -> Non
         f"{RETRY_ENTRY}: retried",
         "$ reconcile status",
         "Plan: 5 unchanged.",
+        "Plan: 1 to create, 5 unchanged.",  # the way out: an export to CloudWatch
+        "demo-management-to-cloudwatch: created task",
+        "each copied once",
+        "Plan: 6 unchanged.",
         "the sandbox has stopped",
     ]
     positions = [out.find(step) for step in steps]
@@ -48,6 +52,9 @@ def test_demo_walks_through_the_job_and_stops_its_sandbox(tmp_path: Path) -> Non
         ("retry", "started"),
     ]
     assert retried.attempts[0].import_id == retried.attempts[1].import_id  # same import
+    exported = LocalStateStore(keep / "state.json").read().exports
+    assert list(exported) == ["demo-management-to-cloudwatch"]
+    assert exported["demo-management-to-cloudwatch"].import_id
     # The sandbox it started is gone: nothing listens on its port any more.
     port = int(re.search(r"http://127\.0\.0\.1:(\d+)", out).group(1))  # type: ignore[union-attr]
     with socket.socket() as probe:
