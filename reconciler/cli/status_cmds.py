@@ -75,9 +75,13 @@ def status(
     intent without an ImportId (a StartImport whose answer was lost) shows as PENDING. Reads
     state without its lock and never writes it.
 
+    Exports recorded in state follow, in a table of their own: task ID, status, bytes
+    copied, last update (DescribeImportTasks).
+
     \b
     JSON keys: name, import_id, status, files_completed, events_completed, failed_entries,
-    updated, account, region, live (false: taken from state), note.
+    updated, account, region, live (false: taken from state), note; an export's row has
+    kind "export", name, import_id, status, bytes_imported, updated, account, region, note.
 
     \b
     Examples:
@@ -85,19 +89,35 @@ def status(
       reconcile status payments-2024-h1 --endpoint-url http://127.0.0.1:4566
       reconcile status --json | jq '.[] | select(.status == "FAILED") | .name'
     """
+    from reconciler.state.export_ops import export_status
     from reconciler.state.ops import live_status, select_records
 
     settings = global_settings(ctx)
     store = open_store(state_location)
     document = store.read()
     reader_for = account_readers(settings, manifests)
-    rows = live_status(select_records(document, names, store.describe()), reader_for)
+    exported = [n for n in names if n in document.exports and n not in document.imports]
+    imported = [n for n in names if n not in exported]
+    rows = (
+        live_status(select_records(document, imported, store.describe()), reader_for)
+        if imported or not names
+        else []
+    )
+    chosen = exported if names else sorted(document.exports)
+    export_rows = export_status(
+        [document.exports[n] for n in chosen], connections(settings).exports
+    )
     if as_json or global_settings(ctx).query is not None:
-        echo_json([row.to_json() for row in rows])
+        echo_json([row.to_json() for row in rows] + [row.to_json() for row in export_rows])
         return ExitCode.OK
-    if not rows:
+    if not rows and not export_rows:
         click.echo(no_records(store.describe(), document.exists))
         return ExitCode.OK
+    if export_rows:
+        _echo_exports(export_rows, settings)
+        if not rows:
+            return ExitCode.OK
+        click.echo()
     from reconciler.fields import format_time
 
     headers = ["NAME", "IMPORT ID", "STATUS", "FILES", "EVENTS", "FAILED", "UPDATED", "REGION"]
@@ -125,6 +145,23 @@ def status(
     return ExitCode.OK
 
 
+def _echo_exports(rows: list[Any], settings: GlobalSettings) -> None:
+    from reconciler.fields import format_time
+
+    headers = ["EXPORT", "TASK ID", "STATUS", "BYTES", "UPDATED", "REGION"]
+    cells = [
+        [row.name, row.import_id or "-", row.status, number(row.bytes_imported),
+         format_time(row.updated) if row.updated else "-", row.region]
+        for row in rows
+    ]  # fmt: skip
+    color = settings.use_color(sys.stdout)
+    click.echo(table(headers, cells, color=color, right=frozenset({3}), status_column=2),
+               color=color)  # fmt: skip
+    for row in rows:
+        if row.note:
+            click.echo(f"  {row.name}: {text(row.note)}")
+
+
 # -- failures -------------------------------------------------------------------------------
 
 
@@ -139,6 +176,9 @@ def failures(
     ctx: click.Context, name: str, as_json: bool, manifests: str, state_location: str | None
 ) -> ExitCode:
     """List every failure (ListImportFailures, all pages) of the import recorded as NAME.
+
+    For an export, its task's FAILED batches (DescribeImportTaskBatches): batch ID and error;
+    AWS gives a batch no time range.
 
     Each failure: the S3 object's location, its status (FAILED, or SUCCEEDED once a retry
     read it), the error type and message, and when it was last updated. This is a report:
@@ -157,7 +197,12 @@ def failures(
 
     settings = global_settings(ctx)
     store = open_store(state_location)
-    record = find_record(store.read(), name, store.describe())
+    document = store.read()
+    if name in document.exports and name not in document.imports:
+        return _export_failures(
+            document.exports[name], settings, as_json or settings.query is not None
+        )
+    record = find_record(document, name, store.describe())
     found = all_failures(account_readers(settings, manifests), record)
     account, region = place_of(record)
     if as_json or global_settings(ctx).query is not None:
@@ -204,3 +249,29 @@ def failures(
 
 
 # -- state ----------------------------------------------------------------------------------
+
+
+def _export_failures(record: Any, settings: GlobalSettings, as_json: bool) -> ExitCode:
+    """An export's failures: its task's FAILED batches (no time range: AWS gives none)."""
+    from reconciler.fields import arn_parts
+    from reconciler.state.export_ops import export_failures
+
+    found = export_failures(record, connections(settings).exports)
+    account, region = arn_parts(record.identity.source)
+    if as_json:
+        echo_json({
+            "name": record.name, "kind": "export", "import_id": record.import_id,
+            "account": account, "region": region, "count": len(found),
+            "failures": [{"batch_id": b.batch_id, "status": b.status, "error_message": b.error}
+                         for b in found],
+        })  # fmt: skip
+        return ExitCode.OK
+    where = f"export {record.name} (task {record.import_id}, {region})"
+    if not found:
+        click.echo(f"No failed batches for {where}.")
+        return ExitCode.OK
+    click.echo(f"{len(found):,} failed batch{'es' if len(found) != 1 else ''} of {where}:")
+    cells = [[text(b.batch_id), text(b.status), text(b.error or "")] for b in found]
+    color = settings.use_color(sys.stdout)
+    click.echo(table(["BATCH", "STATUS", "MESSAGE"], cells, color=color), color=color)
+    return ExitCode.OK

@@ -203,3 +203,35 @@ exports:
     assert {f["code"] for f in found["cw-too-old"]["findings"]} >= {"export-before-2023"}
     code, _, _ = invoke(["apply", str(folder), *common, *FAST_APPLY], capsys)
     assert code == 3 and tasks(clean_sandbox) == []  # attention starts nothing
+
+
+def test_a_failed_export_shows_in_status_failures_and_plan_and_is_never_retried(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cloudtrail = clean_sandbox.client("cloudtrail")
+    from datetime import UTC, datetime
+
+    from tests.sandbox.helpers import start, wait_finished
+
+    filled = start(cloudtrail, StartEventTime=datetime(2026, 1, 5, tzinfo=UTC),
+                   EndEventTime=datetime(2026, 1, 5, 23, 59, tzinfo=UTC))  # fmt: skip
+    assert wait_finished(cloudtrail, filled["ImportId"])["ImportStatus"] == "COMPLETED"
+    clean_sandbox.config(export_failing_days=["2026-01-05"])
+    folder = exports_only(tmp_path / "m")
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    code, _, err = invoke(["apply", folder, *common, *FAST_APPLY], capsys)
+    assert code == 0, err
+    code, out, _ = invoke(["status", "--json", *common], capsys)
+    (row,) = json.loads(out)
+    assert (row["kind"], row["name"], row["status"]) == ("export", "cw-jan-05", "FAILED")
+    code, out, _ = invoke(["status", "cw-jan-05", "--no-color", *common], capsys)
+    assert code == 0 and "FAILED" in out and "batches failed" in out
+    code, out, _ = invoke(["failures", "cw-jan-05", "--json", *common], capsys)
+    found = json.loads(out)
+    assert found["count"] == 1 and "not authorized" in found["failures"][0]["error_message"]
+    code, out, _ = invoke(["plan", folder, "--json", "--detailed-exitcode", *common], capsys)
+    (action,) = json.loads(out)["actions"]
+    assert code == 3 and action["action"] == "attention" and "cannot retry" in action["reason"]
+    assert [f["location"] for f in action["failures"]] == [found["failures"][0]["batch_id"]]
+    code, _, _ = invoke(["apply", folder, *common, *FAST_APPLY], capsys)
+    assert code == 3 and len(tasks(clean_sandbox)) == 1  # attention: no second task
