@@ -51,7 +51,9 @@ class ExportApplier:
         observed: ExportObservation,
         import_actions: Sequence[Action],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        stop_removed: bool = False,
     ) -> None:
+        self.stop_removed = stop_removed
         self.specs = {spec.name: spec for spec in specs}
         self.keeper = keeper
         self.connector = connector
@@ -94,9 +96,7 @@ class ExportApplier:
     def _one(self, action: Action) -> ExportStep | None:
         spec = self.specs.get(action.name)
         if action.action is ActionKind.FORGET:
-            self.keeper.update_exports(lambda records: _drop(records, action.name))
-            return ExportStep("forgotten (what it copied stays in CloudWatch Logs)",
-                              ApplyOutcome.FORGOTTEN)  # fmt: skip
+            return self._forget(action)
         if spec is None:
             return None
         if action.action in (ActionKind.ADOPT, ActionKind.RENAME):
@@ -114,6 +114,26 @@ class ExportApplier:
         if action.action is ActionKind.CREATE:
             return self._create(spec)
         return None
+
+    def _forget(self, action: Action) -> ExportStep:
+        """State only; with --stop-removed an active task is cancelled first (what it copied
+        stays, as an import's events do)."""
+        task = self.observed.tasks.get(action.import_id or "")
+        if self.stop_removed and task is not None and task.active:
+            try:
+                status = self.connector.export_writer(action.account).cancel_task(
+                    action.region, task.import_id
+                )
+            except CloudError as exc:
+                return ExportStep(f"not forgotten: CancelImportTask failed ({exc})",
+                                  ApplyOutcome.FAILED)  # fmt: skip
+            self.keeper.update_exports(lambda records: _drop(records, action.name))
+            return ExportStep(f"cancelled task {task.import_id} ({status}) and forgotten",
+                              ApplyOutcome.STOPPED)  # fmt: skip
+        self.keeper.update_exports(lambda records: _drop(records, action.name))
+        still = " (its task still runs: --stop-removed cancels it)" if task and task.active else ""
+        return ExportStep(f"forgotten{still}; what it copied stays in CloudWatch Logs",
+                          ApplyOutcome.FORGOTTEN)  # fmt: skip
 
     def _create(self, spec: ExportSpec) -> ExportStep:
         before = self.keeper.document.exports.get(spec.name)

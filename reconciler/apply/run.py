@@ -143,7 +143,7 @@ def run_apply(
         applier = Applier(without_exports(saved), keeper, connector, options, events, stop)
         result = applier.run()
         if any(action.kind == "export" for action in saved.plan.actions):
-            result = _run_exports(saved, result, keeper, connector, events, stop)
+            result = _run_exports(saved, result, keeper, connector, events, stop, options)
         return result
 
 
@@ -154,6 +154,7 @@ def _run_exports(
     connector: Connector,
     events: ApplyEvents,
     stop: threading.Event,
+    options: ApplyOptions,
 ) -> ApplyResult:
     """The exports' step, after the imports' (the plan made them wait for those): their
     outcomes join the result as the imports' do."""
@@ -166,6 +167,7 @@ def _run_exports(
         stop,
         saved.export_observation or ExportObservation(),
         result.plan.actions,
+        stop_removed=options.stop_removed,
     )
     steps = exporter.run(shown)
     done = [

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reconciler.errors import ManifestError, UsageError
+from reconciler.fields import arn_parts
 from reconciler.gcpause import gc_paused
 from reconciler.manifest.load import LoadResult, load_manifests
 from reconciler.observed import Observed
@@ -152,7 +153,8 @@ def _with_exports(
     from reconciler.plan.exports import ExportPlanInput, export_records, plan_exports
     from reconciler.plan.observe_exports import observe_exports
 
-    observed = observe_exports(connector.exports, desired.exports)
+    recorded = {arn_parts(r.identity.source) for r in state.exports.values()}
+    observed = observe_exports(connector.exports, desired.exports, also=recorded)
     given = ExportPlanInput(
         exports=desired.exports,
         records=export_records(state.exports),

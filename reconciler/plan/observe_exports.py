@@ -7,7 +7,7 @@ independent and read side by side, as observe.py does for imports.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from reconciler.errors import CloudError
@@ -22,8 +22,11 @@ def observe_exports(
     reader_for: Callable[[str], ExportReader],
     exports: Sequence[ExportSpec],
     parallelism: int = 8,
+    also: Iterable[Place] = (),
 ) -> ExportObservation:
-    places = sorted({(spec.account, spec.region) for spec in exports})
+    """`also`: more places to list (those of state records about to be forgotten, whose
+    active task --stop-removed may cancel)."""
+    places = sorted({(spec.account, spec.region) for spec in exports} | set(also))
     wanted = {spec.identity for spec in exports}
 
     def read(place: Place) -> tuple[Place, list[ObservedExport] | str]:

@@ -5,6 +5,7 @@ before CreateImportTask; a lost answer is settled by proof; a saved plan holds o
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from tests.cli_helpers import invoke
 from tests.conftest import SandboxClient
 from tests.e2e.test_apply_e2e import FAST_APPLY, day_manifest
 from tests.e2e.test_neighbours import apply_in_process
+from tests.sandbox.helpers import start, wait_finished
 
 JAN_05 = (1767571200000, 1767657599999)  # 2026-01-05, to the last millisecond
 EXPORT = f"""
@@ -36,6 +38,14 @@ def tasks(sandbox: SandboxClient) -> list[dict[str, Any]]:
 def log_group(sandbox: SandboxClient) -> dict[str, Any]:
     rows = sandbox.hook("stats")["log_groups"]
     return dict(rows[0]) if rows else {}
+
+
+def fill_jan_05(sandbox: SandboxClient) -> None:
+    """The management store holds 2026-01-05 (an import run to completion)."""
+    cloudtrail = sandbox.client("cloudtrail")
+    filled = start(cloudtrail, StartEventTime=datetime(2026, 1, 5, tzinfo=UTC),
+                   EndEventTime=datetime(2026, 1, 5, 23, 59, tzinfo=UTC))  # fmt: skip
+    assert wait_finished(cloudtrail, filled["ImportId"])["ImportStatus"] == "COMPLETED"
 
 
 def exports_only(folder: Path) -> str:
@@ -208,14 +218,7 @@ exports:
 def test_a_failed_export_shows_in_status_failures_and_plan_and_is_never_retried(
     clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cloudtrail = clean_sandbox.client("cloudtrail")
-    from datetime import UTC, datetime
-
-    from tests.sandbox.helpers import start, wait_finished
-
-    filled = start(cloudtrail, StartEventTime=datetime(2026, 1, 5, tzinfo=UTC),
-                   EndEventTime=datetime(2026, 1, 5, 23, 59, tzinfo=UTC))  # fmt: skip
-    assert wait_finished(cloudtrail, filled["ImportId"])["ImportStatus"] == "COMPLETED"
+    fill_jan_05(clean_sandbox)
     clean_sandbox.config(export_failing_days=["2026-01-05"])
     folder = exports_only(tmp_path / "m")
     common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
@@ -235,3 +238,23 @@ def test_a_failed_export_shows_in_status_failures_and_plan_and_is_never_retried(
     assert [f["location"] for f in action["failures"]] == [found["failures"][0]["batch_id"]]
     code, _, _ = invoke(["apply", folder, *common, *FAST_APPLY], capsys)
     assert code == 3 and len(tasks(clean_sandbox)) == 1  # attention: no second task
+
+
+def test_a_removed_export_is_forgotten_and_with_stop_removed_its_task_cancelled(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill_jan_05(clean_sandbox)
+    clean_sandbox.config(export_batch_seconds=600)  # the task stays active
+    folder = exports_only(tmp_path / "m")
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    assert invoke(["apply", folder, *common, *FAST_APPLY], capsys)[0] == 0
+    (Path(folder) / "exports.yaml").write_text("version: 1\n")
+    code, out, _ = invoke(["plan", folder, "--json", *common], capsys)
+    (action,) = json.loads(out)["actions"]
+    assert (action["kind"], action["action"]) == ("export", "forget")
+    code, out, err = invoke(["apply", folder, *common, "--no-color", "--stop-removed",
+                             *FAST_APPLY], capsys)  # fmt: skip
+    assert code == 0, err
+    (task,) = tasks(clean_sandbox)
+    assert task["importStatus"] == "CANCELLED" and "cancelled task" in out + err
+    assert LocalStateStore(tmp_path / "s.json").read().exports == {}
