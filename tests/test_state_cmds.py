@@ -399,3 +399,38 @@ def test_aws_errors_exit_1_without_traceback(
 def test_status_of_empty_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = invoke(["status", "--state", str(tmp_path / "s.json")], capsys)
     assert code == 0 and "does not exist yet" in out
+
+
+def test_state_commands_cover_exports_in_the_shared_namespace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reconciler.exportspec import ExportIdentity
+    from reconciler.state.document import ExportRecordState
+
+    path = tmp_path / "state.json"
+    write_state(path, record("an-import", import_id="11111111-1111-4111-8111-111111111111"))
+    store = LocalStateStore(path)
+    export = ExportRecordState("cw", MANIFEST, ExportIdentity(seed.MANAGEMENT_STORE_ARN, T0, None),
+                               seed.ROLE_ARN, import_id="task-1", status="COMPLETED")  # fmt: skip
+    with store.lock("test setup"):
+        store.write(store.read().with_exports({"cw": export}))
+    common = ["--state", str(path)]
+
+    code, out, _ = invoke(["state", "list", *common], capsys)
+    assert code == 0 and "cw (export)" in out and "task-1" in out
+    code, out, _ = invoke(["state", "list", "--json", *common], capsys)
+    assert [row.get("kind", "import") for row in json.loads(out)] == ["import", "export"]
+    code, out, _ = invoke(["state", "show", "cw", *common], capsys)
+    assert json.loads(out)["kind"] == "export" and json.loads(out)["import_id"] == "task-1"
+
+    code, _, err = invoke(["state", "mv", "cw", "an-import", *common], capsys)
+    assert code == 1 and "names are shared" in err  # one namespace: refused, nothing changed
+    code, _, err = invoke(["state", "mv", "an-import", "cw", *common], capsys)
+    assert code == 1 and "names are shared" in err
+    code, _, _ = invoke(["state", "mv", "cw", "cw-renamed", *common], capsys)
+    assert code == 0 and list(read_state(path).exports) == ["cw-renamed"]
+    assert read_state(path).exports["cw-renamed"].import_id == "task-1"
+
+    code, out, _ = invoke(["state", "rm", "cw-renamed", *common], capsys)
+    assert code == 0 and "stay in CloudWatch Logs" in " ".join(out.split())
+    assert read_state(path).exports == {} and list(read_state(path).imports) == ["an-import"]

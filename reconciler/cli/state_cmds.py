@@ -102,12 +102,29 @@ def state_list(ctx: click.Context, as_json: bool, state_location: str | None) ->
                 }
                 for r in records
             ]
+            + [
+                {
+                    "name": e.name,
+                    "kind": "export",
+                    "status": e.status,
+                    "import_id": e.import_id,
+                    "manifest_file": e.manifest_file,
+                    "intent_at": e.to_json()["intent_at"],
+                }
+                for e in (document.exports[name] for name in sorted(document.exports))
+            ]
         )
         return ExitCode.OK
-    if not records:
+    exports = [document.exports[name] for name in sorted(document.exports)]
+    if not records and not exports:
         click.echo(no_records(store.describe(), document.exists))
         return ExitCode.OK
     cells = [[r.name, shown_status(r), r.import_id or "-", r.manifest_file] for r in records]
+    cells += [
+        [f"{e.name} (export)", e.status or ("PENDING" if e.intent_at else "-"),
+         e.import_id or "-", e.manifest_file]
+        for e in exports
+    ]  # fmt: skip
     color = global_settings(ctx).use_color(sys.stdout)
     headers = ["NAME", "STATUS", "IMPORT ID", "MANIFEST"]
     click.echo(table(headers, cells, color=color, status_column=1), color=color)
@@ -129,7 +146,11 @@ def state_show(name: str, state_location: str | None) -> ExitCode:
     from reconciler.state.ops import find_record
 
     store = open_store(state_location)
-    record = find_record(store.read(), name, store.describe())
+    document = store.read()
+    if name in document.exports and name not in document.imports:
+        echo_json({"name": name, "kind": "export", **document.exports[name].to_json()})
+        return ExitCode.OK
+    record = find_record(document, name, store.describe())
     echo_json({"name": record.name, **record.to_json()})
     return ExitCode.OK
 
@@ -215,7 +236,8 @@ def state_mv(old: str, new: str, lock_timeout: float, state_location: str | None
 
     store = open_store(state_location)
     written = move_record(store, old, new, f"reconcile state mv {old} {new}", lock_timeout)
-    manifest = written.imports[new].manifest_file
+    moved = written.imports.get(new) or written.exports[new]
+    manifest = moved.manifest_file
     click.echo(
         f"Moved {old} to {new} in state {store.describe()} (serial {written.serial}). Rename "
         f"the entry in {manifest} as well, or the next plan renames it back."
@@ -241,9 +263,20 @@ def state_rm(name: str, lock_timeout: float, state_location: str | None) -> Exit
       reconcile state rm payments-2023
       reconcile state rm payments-2023 --lock-timeout 30
     """
-    from reconciler.state.ops import remove_record
+    from reconciler.state.ops import remove_export_record, remove_record
 
     store = open_store(state_location)
+    current = store.read()
+    if name in current.exports and name not in current.imports:
+        done, gone = remove_export_record(store, name, f"reconcile state rm {name}", lock_timeout)
+        task = f"task {gone.import_id}" if gone.import_id else "no task recorded"
+        click.echo(
+            f"Removed export {name} ({task}) from state {store.describe()} (serial "
+            f"{done.serial}). The task and what it copied stay in CloudWatch Logs; if {name} is "
+            "still in a manifest, the next plan adopts the task by its range instead of "
+            "starting a new one."
+        )
+        return ExitCode.OK
     written, removed = remove_record(store, name, f"reconcile state rm {name}", lock_timeout)
     if removed.import_id:
         what = f"ImportId {removed.import_id}"

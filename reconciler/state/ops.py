@@ -22,7 +22,7 @@ from reconciler.errors import CloudError, StateError, UsageError
 from reconciler.fields import IMPORT_ID_RE, NAME_RE, arn_parts, format_time
 from reconciler.observed import Failure, ObservedImport
 from reconciler.outcomes import StartResult
-from reconciler.state.document import Attempt, ImportRecord, StateDocument
+from reconciler.state.document import Attempt, ExportRecordState, ImportRecord, StateDocument
 from reconciler.state.store import StateStore
 
 PENDING = "PENDING"  # shown for an intent that has no ImportId yet
@@ -101,6 +101,20 @@ def move_record(
     source = store.describe()
     with store.lock(command, timeout):
         document = store.read()
+        if new in document.exports:
+            raise UsageError(
+                f"state {source} already has an export named {new}; names are shared by "
+                "imports and exports. Nothing was changed; pick another name."
+            )
+        if old in document.exports and old not in document.imports:
+            exports = {n: r for n, r in document.exports.items() if n != old}
+            if new in document.imports:
+                raise UsageError(
+                    f"state {source} already has an import named {new}; names are shared by "
+                    "imports and exports. Nothing was changed; pick another name."
+                )
+            exports[new] = replace(document.exports[old], name=new)
+            return store.write(document.with_exports(exports))
         record = find_record(document, old, source)
         if new in document.imports:
             taken = document.imports[new]
@@ -113,6 +127,17 @@ def move_record(
         records = {name: rec for name, rec in document.imports.items() if name != old}
         records[new] = replace(record, name=new)
         return store.write(document.with_records(records))
+
+
+def remove_export_record(
+    store: StateStore, name: str, command: str, timeout: float = 0
+) -> tuple[StateDocument, ExportRecordState]:
+    """Forget an export's record (its task and what it copied stay); returns what was removed."""
+    with store.lock(command, timeout):
+        document = store.read()
+        removed = document.exports[name]
+        exports = {key: rec for key, rec in document.exports.items() if key != name}
+        return store.write(document.with_exports(exports)), removed
 
 
 def remove_record(
