@@ -40,6 +40,7 @@ class ExportSpec:
     location: SourceLocation
     import_id: str | None = None  # explicit adoption of an existing import task
     allow_overlap: bool = False
+    fills: str | None = None  # the FAILED export whose missing days this one copies
     identity: ExportIdentity = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -52,3 +53,11 @@ class ExportSpec:
     @property
     def region(self) -> str:
         return arn_parts(self.source)[1]
+
+
+def log_group_of(source: str, destination_arn: str | None = None) -> str:
+    """The log group an export of `source` writes to: the task's own destination when AWS
+    reported one, else the name AWS gives it (`aws/cloudtrail/<store ID>`)."""
+    if destination_arn and ":log-group:" in destination_arn:
+        return destination_arn.split(":log-group:", 1)[1].removesuffix(":*")
+    return "aws/cloudtrail/" + source.rsplit("/", 1)[-1]

@@ -153,6 +153,9 @@ class ExportReader(Protocol):
 
     def list_tasks(self, region: str, source: str | None = None) -> list[ObservedExport]: ...
     def batches(self, region: str, import_id: str) -> tuple[ObservedBatch, ...]: ...
+    def events_per_day(
+        self, region: str, log_group: str, start: datetime | None, end: datetime | None
+    ) -> dict[str, int]: ...
 
 
 class ExportWriter(Protocol):

@@ -277,3 +277,57 @@ def test_an_error_finding_stops_the_create_and_says_what_to_fix() -> None:
     assert (jan.action, feb.action) == (ActionKind.ATTENTION, ActionKind.CREATE)
     assert "export-before-2023" in jan.reason and "see the fix" in jan.reason
     assert jan.findings == (before_2023,)
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        ({"2026-01-01": 5, "2026-01-02": 0, "2026-01-03": 7}, [("01-02", "01-02")]),
+        ({"2026-01-01": 5}, [("01-02", "01-03")]),  # adjacent missing days merge
+        ({"2026-01-01": 1, "2026-01-02": 1, "2026-01-03": 1}, []),
+    ],
+)
+def test_missing_ranges_are_whole_days_cut_to_the_range(
+    days: dict[str, int], expected: list[tuple[str, str]]
+) -> None:
+    from reconciler.plan.exports import missing_ranges
+
+    identity = ExportIdentity(STORE, datetime(2026, 1, 1, 6, tzinfo=UTC),
+                              datetime(2026, 1, 3, 18, tzinfo=UTC))  # fmt: skip
+    found = missing_ranges(identity, days)
+    assert [(s.strftime("%m-%d"), e.strftime("%m-%d")) for s, e in found] == expected
+    if found and expected[-1][1] == "01-03":
+        assert found[-1][1] == identity.end  # cut to the range's own end
+
+
+FAILED_JAN = task("t1", "FAILED", bytes_imported=500)
+FILL = export("cw-jan-fill", (datetime(2026, 1, 6, tzinfo=UTC),
+                              datetime(2026, 1, 6, 23, 59, 59, 999000, tzinfo=UTC)),
+              fills="cw-jan", index=1)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("filled", "days", "expected", "words"),
+    [
+        (FAILED_JAN, {}, "create", ""),  # nothing there: past the failed task's overlap
+        (FAILED_JAN, {"2026-01-06": 3}, "attention", "already holds 3"),
+        (FAILED_JAN, None, "attention", "could not be counted"),
+        (task("t1", "IN_PROGRESS"), {}, "queued", "still copying"),
+        (task("t1", "COMPLETED"), {}, "attention", "nothing to fill"),
+    ],
+)  # fmt: skip
+def test_a_fill_starts_only_over_an_empty_range_of_a_failed_export(
+    filled: ObservedExport, days: dict[str, int] | None, expected: str, words: str
+) -> None:
+    given = ExportPlanInput(
+        exports=[export(), FILL],
+        records={"cw-jan": record(import_id="t1")},
+        observed=ExportObservation(
+            {"t1": filled}, frozenset({PLACE}), log_days={"cw-jan-fill": days}
+        ),
+        import_actions=[],
+        now=NOW,
+    )
+    action = {a.name: a for a in plan_exports(given)}["cw-jan-fill"]
+    assert action.action.value == expected, action.reason
+    assert words in action.reason

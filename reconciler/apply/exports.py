@@ -203,8 +203,14 @@ class ExportApplier:
             observed = ExportObservation(
                 tasks={**others, **fresh},
                 places=frozenset({*self.observed.places, place}),
+                log_days=self.observed.log_days,
             )
-        records = export_records({spec.name: before}) if before is not None else {}
+        # State as it was before this intent: the other exports (a `fills` entry needs the
+        # one it fills) and this one's earlier record, if any.
+        current = {n: r for n, r in self.keeper.document.exports.items() if n != spec.name}
+        if before is not None:
+            current[spec.name] = before
+        records = export_records(current)
         (verdict,) = plan_exports(
             ExportPlanInput(
                 exports=[spec],
@@ -212,6 +218,7 @@ class ExportApplier:
                 observed=observed,
                 import_actions=self.import_actions,
                 now=self.clock(),
+                targets=frozenset({spec.name}),  # this export alone: no forgets
             )
         )
         return verdict

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from reconciler.aws.lake import call
+from reconciler.aws.lake import AwsCallError, call
 from reconciler.aws.session import ClientFactory
 from reconciler.fields import epoch_ms
 from reconciler.observed_exports import ObservedBatch, ObservedExport
@@ -19,6 +19,9 @@ from reconciler.outcomes import StartResult
 from reconciler.ports import StartOutcome
 
 PAGE_LIMIT = 50  # the API's maximum
+# Events per UTC day, as CloudWatch Logs Insights counts them (an export's @timestamp is the
+# event's eventTime).
+DAILY_COUNT_QUERY = "stats count(*) as events by datefloor(@timestamp, 1d) as day"
 
 
 def from_epoch_ms(value: Any) -> datetime | None:
@@ -81,6 +84,58 @@ class ExportTaskReader:
             token = page.get("nextToken")
             if not token:
                 return tuple(found)
+
+    def events_per_day(
+        self,
+        region: str,
+        log_group: str,
+        start: datetime | None,
+        end: datetime | None,
+        timeout: float = 120.0,
+    ) -> dict[str, int]:
+        """Events the log group holds per UTC day of their timestamp (eventTime, for an
+        export) within [start, end]: one CloudWatch Logs Insights query, polled to its end."""
+        import time
+
+        client = self.factory.client("logs", region)
+        begin = int(start.timestamp()) if start else 0
+        finish = int(end.timestamp()) if end else int(time.time()) + 86_400
+        self._count("StartQuery")
+        started = call(
+            "StartQuery",
+            partial(
+                client.start_query,
+                logGroupName=log_group,
+                startTime=begin,
+                endTime=finish,
+                queryString=DAILY_COUNT_QUERY,
+                limit=10_000,
+            ),
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            self._count("GetQueryResults")
+            found = call(
+                "GetQueryResults", partial(client.get_query_results, queryId=started["queryId"])
+            )
+            status = found.get("status")
+            if status == "Complete":
+                break
+            if status not in ("Scheduled", "Running") or time.monotonic() > deadline:
+                raise AwsCallError(
+                    f"the Logs Insights query counting {log_group}'s events per day ended "
+                    f"{status or 'without a status'}",
+                    code=str(status),
+                    operation="GetQueryResults",
+                )
+            time.sleep(0.5)
+        days: dict[str, int] = {}
+        for row in found.get("results", []):
+            cells = {cell.get("field"): cell.get("value") for cell in row}
+            day, events = cells.get("day"), cells.get("events")
+            if day and events is not None:
+                days[str(day)[:10]] = days.get(str(day)[:10], 0) + int(float(events))
+        return days
 
     def _observed(self, item: dict[str, Any], region: str) -> ObservedExport:
         window = item.get("importFilter") or {}

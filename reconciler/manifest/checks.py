@@ -170,10 +170,19 @@ def overlapping_exports(
     """The imports' overlap rule for exports of one store: closed eventTime ranges that share
     a moment would copy those events to CloudWatch twice. Exports are few per store, so each
     is compared with the earlier ones of its store."""
+    ordered = sorted(specs, key=_order)
+    by_name = {spec.name: spec for spec in ordered}
     by_store: dict[str, list[ExportSpec]] = defaultdict(list)
-    problems = []
-    for spec in sorted(specs, key=_order):
-        earlier = next((e for e in by_store[spec.source] if _shares_a_moment(spec, e)), None)
+    problems = [p for spec in ordered for p in _fills_problems(spec, by_name, parsed)]
+    for spec in ordered:
+        earlier = next(
+            (
+                e
+                for e in by_store[spec.source]
+                if _shares_a_moment(spec, e) and spec.name != e.fills and e.name != spec.fills
+            ),
+            None,
+        )
         by_store[spec.source].append(spec)
         if earlier is None or spec.allow_overlap:
             continue
@@ -187,6 +196,32 @@ def overlapping_exports(
         )
         problems.append(_problem_at(spec, field, message, parsed))
     return problems
+
+
+def _fills_problems(
+    spec: ExportSpec, by_name: Mapping[str, ExportSpec], parsed: Mapping[str, ParsedYaml]
+) -> list[Problem]:
+    """`fills: NAME` completes export NAME: same store, a range inside NAME's."""
+    if spec.fills is None:
+        return []
+    filled = by_name.get(spec.fills)
+    message = None
+    if filled is None:
+        message = f"fills '{spec.fills}', but no export in the manifests has that name"
+    elif filled.source != spec.source:
+        message = f"fills '{spec.fills}', which exports another store ({filled.source})"
+    elif not _inside(spec, filled):
+        message = (
+            f"fills '{spec.fills}', so its range must lie inside {_export_range(filled)}; "
+            f"{_export_range(spec)} does not"
+        )
+    return [_problem_at(spec, "fills", message, parsed)] if message else []
+
+
+def _inside(inner: ExportSpec, outer: ExportSpec) -> bool:
+    if outer.start is not None and (inner.start is None or inner.start < outer.start):
+        return False
+    return outer.end is None or (inner.end is not None and inner.end <= outer.end)
 
 
 def _shares_a_moment(a: ExportSpec, b: ExportSpec) -> bool:

@@ -96,6 +96,7 @@ def _spec(
         location=location,
         import_id=import_id,
         allow_overlap=entry.allow_overlap,
+        fills=entry.fills,
     )
 
 

@@ -215,6 +215,11 @@ class FriendlyExport(_Model):
     allow_overlap: StrictBool = Field(
         False, description="Accept that this range overlaps another export of the store."
     )
+    fills: ImportName | None = Field(
+        None,
+        description="Completes the FAILED export of this name: its range lies inside that "
+        "export's, and is exported only while the log group holds no event in it.",
+    )
 
 
 class ApiExportFilter(_Model):
@@ -233,6 +238,7 @@ class ApiExport(_Model):
     importFilter: ApiExportFilter | None = None
     importId: ExportTaskId = None
     allow_overlap: StrictBool = False
+    fills: ImportName | None = None
 
 
 EXPORT_API_KEYS = frozenset({"importSourceArn", "importRoleArn", "importFilter", "importId"})

@@ -46,7 +46,7 @@ _MODEL_UNDER_KEY: dict[str, type[BaseModel]] = {
 _MODEL_UNDER_KEY_PARENT: dict[str, type[BaseModel]] = {"accounts": AccountAccess}
 _TAGS: dict[str, type[BaseModel]] = {"friendly": FriendlyEntry, "api": ApiEntry}
 EXPORT_TAGS: dict[str, type[BaseModel]] = {"friendly": FriendlyExport, "api": ApiExport}
-_FRIENDLY_EXPORT_KEYS = frozenset(FriendlyExport.model_fields) - {"name", "allow_overlap"}
+_FRIENDLY_EXPORT_KEYS = frozenset(FriendlyExport.model_fields) - {"name", "allow_overlap", "fills"}
 
 
 def _kind(value: Any) -> str:

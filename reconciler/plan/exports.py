@@ -60,6 +60,9 @@ class ExportObservation:
     tasks: Mapping[str, ObservedExport] = field(default_factory=dict)  # by importId
     places: frozenset[Place] = frozenset()  # (account, Region) listed completely
     errors: Mapping[Place, str] = field(default_factory=dict)
+    # Per export name: events its log group holds per UTC day ("YYYY-MM-DD") in its range;
+    # None: they could not be counted. Asked for FAILED tasks and `fills` entries only.
+    log_days: Mapping[str, Mapping[str, int] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,10 @@ class _ExportPlanner:
             return self._managed(spec, record, record.import_id)
         if record is not None and record.intent_at is not None:
             return self._unanswered(spec, record, record.intent_at)
+        if spec.fills and record is None:
+            held = self._fill(spec)
+            if held is not None:
+                return held
         previous = self.orphans.get(spec.identity) if record is None else None
         if previous is not None and previous.name not in self.renamed:
             self.renamed.add(previous.name)
@@ -245,7 +252,7 @@ class _ExportPlanner:
                 ActionKind.ATTENTION,
                 f"task {task.import_id} FAILED ({task.error or 'no message'}; {count}, "
                 f"{copied}); AWS cannot retry a task, and its batches carry no time range. "
-                "Fix the cause (role, KMS key), then export the missing days under new names",
+                f"Fix the cause (role, KMS key), then {self._gaps_advice(spec)}",
                 import_id=task.import_id,
                 failures=failures,
             )
@@ -256,6 +263,74 @@ class _ExportPlanner:
             "it copied a second time: export only the missing part under a new name",
             import_id=task.import_id,
         )
+
+    def _gaps_advice(self, spec: ExportSpec) -> str:
+        """What to export again: the days of the range its log group holds nothing of."""
+        if spec.name not in self.given.observed.log_days:
+            return "export the missing days with entries that say `fills: " + spec.name + "`"
+        days = self.given.observed.log_days[spec.name]
+        if days is None:
+            return (
+                "the days the log group lacks could not be counted (see the plan's notes): "
+                "a re-export of the whole range would copy again every event already there, "
+                "so none is proposed"
+            )
+        missing = missing_ranges(spec.identity, days)
+        if not missing:
+            return (
+                "the log group holds events on every day of the range, so there is no "
+                "missing day to export (a failed batch wrote none of its day)"
+            )
+        role = f"role_arn: '{spec.role_arn}', " if spec.role_arn else ""
+        entries = "; ".join(
+            f"{{name: {spec.name}-fill-{index}, source: {spec.source}, {role}fills: "
+            f"{spec.name}, start_event_time: '{format_time_ms(start)}', end_event_time: "
+            f"'{format_time_ms(end)}'}}"
+            for index, (start, end) in enumerate(missing, start=1)
+        )
+        return (
+            f"export only the {len(missing)} missing range(s) (days the log group holds no "
+            f"event of), as these entries under `exports:`: {entries}"
+        )
+
+    def _fill(self, spec: ExportSpec) -> Action | None:
+        """An entry that completes a FAILED export: only while that export has ended FAILED
+        (or CANCELLED) and the log group holds no event in the entry's range."""
+        filled = self.given.records.get(spec.fills or "")
+        task = self.given.observed.tasks.get(filled.import_id or "") if filled else None
+        if task is None or task.status == "IN_PROGRESS":
+            return self._action(
+                spec,
+                ActionKind.QUEUED if task is not None else ActionKind.ATTENTION,
+                f"fills '{spec.fills}', whose task "
+                + ("is still copying: it waits for its end" if task is not None
+                   else "is not known in state: nothing to fill yet"),
+            )  # fmt: skip
+        if task.status == "COMPLETED":
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"fills '{spec.fills}', whose task {task.import_id} COMPLETED: there is nothing "
+                "to fill; remove this entry",
+            )
+        days = self.given.observed.log_days.get(spec.name)
+        if days is None:
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                "the events its log group holds in this range could not be counted: filling it "
+                "could copy some of them twice, so it waits until they can be",
+            )
+        held = sum(days.values())
+        if held:
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"the log group already holds {held:,} event(s) in this range (on "
+                f"{', '.join(sorted(d for d, n in days.items() if n))}): filling it would copy "
+                "them twice; narrow it to the days that hold none",
+            )
+        return None  # nothing there: planned as a new export, past the filled task's overlap
 
     def _unanswered(self, spec: ExportSpec, record: ExportRecord, since: datetime) -> Action:
         """Proof, never time alone: a task with this identity answers the intent; a task of
@@ -314,10 +389,15 @@ class _ExportPlanner:
                 f"{len(same)} tasks already copy this range ({ids}); pin the one to keep "
                 "with import_id",
             )
+        filled = self.given.records.get(spec.fills or "")
+        filled_task = filled.import_id if filled else None
         overlapping = [
             t
             for t in tasks
-            if _may_hold_events(t) and t.identity and _meets(spec.identity, t.start, t.end)
+            if _may_hold_events(t)
+            and t.identity
+            and _meets(spec.identity, t.start, t.end)
+            and t.import_id != filled_task  # checked by _fill: no event held in the range
         ]
         if overlapping and not spec.allow_overlap:
             task = overlapping[0]
@@ -443,3 +523,24 @@ def export_records(state_exports: Mapping[str, ExportRecordState]) -> dict[str, 
         )
         for name, r in state_exports.items()
     }
+
+
+def missing_ranges(
+    identity: ExportIdentity, days: Mapping[str, int]
+) -> list[tuple[datetime, datetime]]:
+    """The range's UTC days the log group holds no event of, merged where adjacent and cut
+    to the range's own ends (a closed range: a day ends at .999)."""
+    if identity.start is None or identity.end is None:
+        return []  # an open range has no days to walk: the advice names none
+    ranges: list[tuple[datetime, datetime]] = []
+    day = identity.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day <= identity.end:
+        if not days.get(day.strftime("%Y-%m-%d")):
+            start = max(day, identity.start)
+            end = min(day + timedelta(days=1) - timedelta(milliseconds=1), identity.end)
+            if ranges and ranges[-1][1] + timedelta(milliseconds=1) == start:
+                ranges[-1] = (ranges[-1][0], end)
+            else:
+                ranges.append((start, end))
+        day += timedelta(days=1)
+    return ranges

@@ -23,7 +23,7 @@ from reconciler.plan.desired import (
     Scope,
     Shard,
 )
-from reconciler.plan.exports import ExportObservation
+from reconciler.plan.exports import ExportObservation, ExportPlanInput
 from reconciler.plan.observe import observe, reachable
 from reconciler.plan.planner import plan
 from reconciler.plan.preflighted import PREFLIGHTED, Preflight
@@ -165,6 +165,11 @@ def _with_exports(
         targets=frozenset(request.targets),
     )
     actions = plan_exports(given)
+    log_days = _log_days(desired, given, connector)
+    if log_days:
+        observed = replace(observed, log_days=log_days)
+        given = replace(given, observed=observed)
+        actions = plan_exports(given)
     starting = {a.name for a in actions if a.action in (ActionKind.CREATE, ActionKind.QUEUED)}
     if request.preflight and starting:
         from reconciler.preflight.export_checks import gather_export_findings
@@ -173,6 +178,38 @@ def _with_exports(
         findings = gather_export_findings(specs, connector.preflight, now)
         actions = plan_exports(replace(given, findings=findings))
     return replace(imports, actions=(*imports.actions, *actions)), observed
+
+
+def _log_days(
+    desired: Desired, given: ExportPlanInput, connector: Connector
+) -> dict[str, dict[str, int] | None]:
+    """Events per day in the log group, for what needs them: a managed export whose task
+    FAILED (which days are missing) and a `fills` entry not started yet (is its range empty).
+    One Logs Insights query each; one that fails leaves None (the planner then proposes
+    nothing that could copy twice)."""
+    from reconciler.errors import CloudError
+    from reconciler.exportspec import log_group_of
+
+    wanted = []
+    for spec in desired.exports:
+        record = given.records.get(spec.name)
+        task = given.observed.tasks.get(record.import_id or "") if record else None
+        if task is not None and task.status == "FAILED":
+            wanted.append((spec, task.destination_arn))
+        elif spec.fills and (record is None or record.import_id is None):
+            filled = given.records.get(spec.fills)
+            known = given.observed.tasks.get(filled.import_id or "") if filled else None
+            wanted.append((spec, known.destination_arn if known else None))
+    found: dict[str, dict[str, int] | None] = {}
+    for spec, destination in wanted:
+        group = log_group_of(spec.source, destination)
+        try:
+            found[spec.name] = connector.exports(spec.account).events_per_day(
+                spec.region, group, spec.start, spec.end
+            )
+        except CloudError:
+            found[spec.name] = None
+    return found
 
 
 def without_exports(saved: SavedPlan) -> SavedPlan:

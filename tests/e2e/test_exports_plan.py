@@ -258,3 +258,63 @@ def test_a_removed_export_is_forgotten_and_with_stop_removed_its_task_cancelled(
     (task,) = tasks(clean_sandbox)
     assert task["importStatus"] == "CANCELLED" and "cancelled task" in out + err
     assert LocalStateStore(tmp_path / "s.json").read().exports == {}
+
+
+def test_a_partial_failure_is_completed_by_exports_of_the_missing_days_only(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    cloudtrail = clean_sandbox.client("cloudtrail")
+    filled = start(cloudtrail, StartEventTime=datetime(2026, 1, 5, tzinfo=UTC),
+                   EndEventTime=datetime(2026, 1, 7, 23, 59, tzinfo=UTC))  # fmt: skip
+    assert wait_finished(cloudtrail, filled["ImportId"])["ImportStatus"] == "COMPLETED"
+    held = clean_sandbox.stats()[seed.MANAGEMENT_STORE_ARN]["events_ingested"]
+    clean_sandbox.config(export_failing_days=["2026-01-06"])
+    folder = tmp_path / "m"
+    folder.mkdir()
+    manifest = folder / "exports.yaml"
+    manifest.write_text(
+        f"version: 1\nexports:\n  - name: cw-jan\n    source: {seed.MANAGEMENT_STORE_ARN}\n"
+        f"    role_arn: {seed.ROLE_ARN}\n    start_event_time: 2026-01-04T00:00:00Z\n"
+        "    end_event_time: 2026-01-08T23:59:59.999Z\n"
+    )
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    assert invoke(["apply", str(folder), *common, *FAST_APPLY], capsys)[0] == 0
+    (first,) = tasks(clean_sandbox)  # read: the sandbox runs the batches as it is asked
+    assert first["importStatus"] == "FAILED"
+    clean_sandbox.config(export_failing_days=[])  # the cause is fixed
+    _, out, _ = invoke(["plan", str(folder), "--json", *common], capsys)
+    (action,) = json.loads(out)["actions"]
+    assert action["action"] == "attention" and len(action["failures"]) == 1
+    proposed = re.findall(r"\{name: [^}]+\}", action["reason"])
+    # the 6th failed; a day of the range the store holds nothing of is proposed too (it
+    # copies nothing), a day the log group holds events of never is
+    assert "'2026-01-06T00:00:00Z'" in " ".join(proposed)
+    assert not any("'2026-01-05T00:00:00Z'" in entry or "'2026-01-07" in entry
+                   for entry in proposed)  # fmt: skip
+    assert all("fills: cw-jan" in entry for entry in proposed)
+
+    # A fill over a day the log group already holds is refused: it would copy twice.
+    wrong = "{name: cw-wrong, source: " + seed.MANAGEMENT_STORE_ARN + ", role_arn: " + \
+        f"'{seed.ROLE_ARN}', fills: cw-jan, start_event_time: '2026-01-05T00:00:00Z', " + \
+        "end_event_time: '2026-01-05T23:59:59.999Z'}"  # fmt: skip
+    manifest.write_text(manifest.read_text() + f"  - {wrong}\n")
+    _, out, _ = invoke(["plan", str(folder), "--json", *common], capsys)
+    found = {a["name"]: a for a in json.loads(out)["actions"]}
+    assert found["cw-wrong"]["action"] == "attention"
+    assert "already holds" in found["cw-wrong"]["reason"]
+
+    # The proposed entries, pasted as the plan wrote them: validate takes them, apply fills.
+    lines = manifest.read_text().splitlines()[:-1] + [f"  - {entry}" for entry in proposed]
+    manifest.write_text("\n".join(lines) + "\n")
+    assert invoke(["validate", str(folder)], capsys)[0] == 0
+    _, out, _ = invoke(["plan", str(folder), "--json", *common], capsys)
+    fills = [a for a in json.loads(out)["actions"] if a["name"].startswith("cw-jan-fill")]
+    assert [a["action"] for a in fills] == ["create"] * len(proposed)
+    for _ in range(2):  # (3 active tasks per account at most) they start, then settle
+        assert invoke(["apply", str(folder), *common, *FAST_APPLY], capsys)[0] in (0, 3)
+    assert len(tasks(clean_sandbox)) == 1 + len(proposed)  # the failed one and the fills
+    copied = log_group(clean_sandbox)
+    assert copied["duplicate_events"] == 0  # zero events copied twice
+    assert copied["events_copied"] == held  # and now every event the store holds
