@@ -318,3 +318,38 @@ def test_a_partial_failure_is_completed_by_exports_of_the_missing_days_only(
     copied = log_group(clean_sandbox)
     assert copied["duplicate_events"] == 0  # zero events copied twice
     assert copied["events_copied"] == held  # and now every event the store holds
+
+
+def test_adopt_exports_pins_existing_tasks_and_proposes_one_per_store(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill_jan_05(clean_sandbox)
+    logs = clean_sandbox.client("logs")
+    by_hand = logs.create_import_task(
+        importSourceArn=seed.MANAGEMENT_STORE_ARN, importRoleArn=seed.ROLE_ARN,
+        importFilter={"startEventTime": JAN_05[0], "endEventTime": JAN_05[1]},
+    )["importId"]  # fmt: skip
+    folder = tmp_path / "m"
+    folder.mkdir()
+    out = folder / "adopted.yaml"
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    code, _, err = invoke(["adopt", "--exports", "--propose", "--region", "us-east-1",
+                           "--out", str(out), *common], capsys)  # fmt: skip
+    assert code == 1 and "--role-arn" in err  # a proposal needs a role it can run with
+    code, _, err = invoke(["adopt", "--exports", "--propose", "--role-arn", seed.ROLE_ARN,
+                           "--region", "us-east-1", "--region", "us-west-2", "--out", str(out),
+                           *common], capsys)  # fmt: skip
+    assert code == 0, err
+    text = out.read_text()
+    assert f"import_id: {by_hand}" in text and "end_event_time: 2026-01-05T23:59:59.999Z" in text
+    assert "to-cloudwatch-reconcile-demo-west" in text  # the west store has no task yet
+    assert "to-cloudwatch-reconcile-demo-management" not in text  # it has one: adopted
+    assert "reconcile-demo-config" not in text  # a Config store holds no trail events
+    assert invoke(["validate", str(folder)], capsys)[0] == 0
+    code, plan_out, _ = invoke(["plan", str(folder), "--json", *common], capsys)
+    found = {a["name"]: a["action"] for a in json.loads(plan_out)["actions"]}
+    assert sorted(found.values()) == ["adopt", "create"], found
+    assert invoke(["apply", str(folder), *common, *FAST_APPLY], capsys)[0] == 0
+    west = clean_sandbox.client("logs", "us-west-2").describe_import_tasks()["imports"]
+    assert (len(tasks(clean_sandbox)), len(west)) == (1, 1)  # adopted; the west's proposal
+    assert west[0]["importSourceArn"] == seed.WEST_STORE_ARN
