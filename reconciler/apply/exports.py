@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from reconciler.apply.types import ApplyEvents
@@ -75,6 +75,51 @@ class ExportApplier:
                     action.name, step.outcome, error=step.kind is ApplyOutcome.FAILED
                 )
         return steps
+
+    def follow(
+        self, names: Sequence[str], poll_interval: float, deadline: float | None
+    ) -> dict[str, str]:
+        """--wait: poll the named exports' tasks to their end, saying each batch count as it
+        changes (DescribeImportTasks, DescribeImportTaskBatches); the end status per name.
+        Stops at the deadline (time.monotonic()) or on Ctrl-C, leaving the rest running."""
+        import time
+
+        ended: dict[str, str] = {}
+        shown: dict[str, str] = {}
+        while not self.stop.is_set():
+            waiting = []
+            for name in names:
+                record = self.keeper.document.exports.get(name)
+                spec = self.specs.get(name)
+                if record is None or record.import_id is None or spec is None or name in ended:
+                    continue
+                reader = self.connector.exports(spec.account)
+                task = next(
+                    (t for t in reader.list_tasks(spec.region, source=spec.source)
+                     if t.import_id == record.import_id),
+                    None,
+                )  # fmt: skip
+                if task is None:
+                    ended[name] = "MISSING"
+                    continue
+                batches = reader.batches(spec.region, task.import_id)
+                done = sum(b.status != "IN_PROGRESS" for b in batches)
+                line = f"{task.status} {done:,} of {len(batches):,} batches"
+                if shown.get(name) != line:
+                    shown[name] = line
+                    self.events.message(name, line)
+                if task.active:
+                    waiting.append(name)
+                    continue
+                ended[name] = task.status
+                self._set(replace(record, status=task.status))
+            if not waiting or (deadline is not None and time.monotonic() >= deadline):
+                return ended
+            self.stop.wait(poll_interval)
+        return ended
+
+    def _set(self, record: ExportRecordState) -> None:
+        self.keeper.update_exports(lambda records: records.__setitem__(record.name, record))
 
     def _record(
         self,

@@ -7,11 +7,12 @@ decides lives here and in `runner.py`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from reconciler import defaults
-from reconciler.apply.exports import ExportApplier
+from reconciler.apply.exports import ExportApplier, ExportStep
 from reconciler.apply.runner import Applier
 from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult
 from reconciler.errors import ReconcileError
@@ -170,6 +171,24 @@ def _run_exports(
         stop_removed=options.stop_removed,
     )
     steps = exporter.run(shown)
+    if options.wait and not stop.is_set():
+        followed = [
+            a.name
+            for a in shown
+            if (a.name in steps and steps[a.name].kind is ApplyOutcome.STARTED)
+            or a.action is ActionKind.RUNNING
+        ]
+        deadline = time.monotonic() + options.wait_timeout if options.wait_timeout else None
+        ended = exporter.follow(followed, options.poll_interval, deadline)
+        if set(followed) - set(ended) and not stop.is_set():
+            result = replace(result, timed_out=True)  # exit 4: the rest still runs
+        for name, status in ended.items():
+            before = steps.get(name)
+            text = f"{before.outcome}; ended {status}" if before else f"ended {status}"
+            kind = before.kind if before else ApplyOutcome.RECORDED
+            steps[name] = ExportStep(
+                text, ApplyOutcome.ATTENTION if status != "COMPLETED" else kind
+            )
     done = [
         replace(a, outcome=steps[a.name].outcome if a.name in steps else "nothing to do")
         for a in shown

@@ -353,3 +353,30 @@ def test_adopt_exports_pins_existing_tasks_and_proposes_one_per_store(
     west = clean_sandbox.client("logs", "us-west-2").describe_import_tasks()["imports"]
     assert (len(tasks(clean_sandbox)), len(west)) == (1, 1)  # adopted; the west's proposal
     assert west[0]["importSourceArn"] == seed.WEST_STORE_ARN
+
+
+def test_apply_wait_follows_an_export_batch_by_batch_to_its_end(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill_jan_05(clean_sandbox)
+    clean_sandbox.config(export_batch_seconds=0.3)
+    folder = exports_only(tmp_path / "m")
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    code, out, err = invoke(["apply", folder, *common, "--no-color", "--wait", *FAST_APPLY],
+                            capsys)  # fmt: skip
+    assert code == 0, err
+    said = " ".join((out + err).split())
+    assert "COMPLETED 1 of 1 batches" in said  # (IN_PROGRESS lines too, as time allows)
+    (task,) = tasks(clean_sandbox)
+    assert task["importStatus"] == "COMPLETED"
+    assert LocalStateStore(tmp_path / "s.json").read().exports["cw-jan-05"].status == "COMPLETED"
+
+    clean_sandbox.config(export_batch_seconds=600)  # a task that outlasts --wait-timeout
+    (Path(folder) / "exports.yaml").write_text(
+        (Path(folder) / "exports.yaml").read_text().replace("cw-jan-05", "cw-jan-05-again")
+        .replace("23:59:59.999Z", "23:59:59.998Z")
+        + "    allow_overlap: true\n"
+    )  # fmt: skip
+    code, _, _ = invoke(["apply", folder, *common, "--wait", "--wait-timeout", "1",
+                         *FAST_APPLY], capsys)  # fmt: skip
+    assert code == 4  # stopped waiting, with work left; the next run follows it
