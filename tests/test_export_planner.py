@@ -331,3 +331,22 @@ def test_a_fill_starts_only_over_an_empty_range_of_a_failed_export(
     action = {a.name: a for a in plan_exports(given)}["cw-jan-fill"]
     assert action.action.value == expected, action.reason
     assert words in action.reason
+
+
+def test_the_estimate_shares_each_imports_events_by_the_range_it_covers() -> None:
+    from reconciler.preflight.export_estimate import FilledBy, export_estimate
+
+    day = timedelta(days=1) - timedelta(seconds=1)
+    imports = [
+        FilledBy(STORE, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC) + day,
+                 1000),
+        FilledBy(STORE, datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC) + day,
+                 2000),  # two days: the export covers one
+        FilledBy(OTHER_STORE, None, None, 99_999),  # another store: not counted
+    ]  # fmt: skip
+    covering = export(window=(datetime(2026, 1, 1, tzinfo=UTC),
+                              datetime(2026, 1, 2, 23, 59, 59, tzinfo=UTC)))  # fmt: skip
+    found = export_estimate(covering, imports)
+    assert found is not None and found.code == "export-estimate"
+    assert "about 2,000 events" in found.message and "$0.25/GB" in found.message
+    assert export_estimate(export(source=OTHER_STORE.replace("9f", "8f")), imports) is None

@@ -30,6 +30,7 @@ from reconciler.plan.preflighted import PREFLIGHTED, Preflight
 from reconciler.plan.saved import SavedPlan
 from reconciler.plan.types import Action, ActionKind, ManifestHash, Plan
 from reconciler.ports import Connector
+from reconciler.preflight.export_estimate import FilledBy
 from reconciler.preflight.gather import Candidate, Settings, gather
 from reconciler.spec import ImportSpec
 from reconciler.state.document import StateDocument
@@ -139,6 +140,26 @@ def _preflighted(
     return plan(desired, state, observed, now, options, Preflight(evidence, request.max_cost))
 
 
+def _filled_by(state: StateDocument, seen: Observed) -> list[FilledBy]:
+    """Imports with an events count, from state (COMPLETED ones keep theirs) and from AWS."""
+    found: dict[str, FilledBy] = {}
+    for record in state.imports.values():
+        events = (record.statistics or {}).get("EventsCompleted")
+        if record.import_id and events:
+            identity = record.identity
+            found[record.import_id] = FilledBy(
+                identity.destination, identity.start, identity.end, events
+            )
+    for observed in seen.imports.values():
+        events = (observed.statistics or {}).get("EventsCompleted")
+        if observed.identity is not None and events and observed.import_id not in found:
+            identity = observed.identity
+            found[observed.import_id] = FilledBy(
+                identity.destination, identity.start, identity.end, events
+            )
+    return list(found.values())
+
+
 def _with_exports(
     imports: Plan,
     desired: Desired,
@@ -146,6 +167,7 @@ def _with_exports(
     connector: Connector,
     now: datetime,
     request: PlanRequest,
+    imports_seen: Observed,
 ) -> tuple[Plan, ExportObservation]:
     """The plan with the exports' actions after the imports' (they wait for those)."""
     from dataclasses import replace
@@ -173,9 +195,15 @@ def _with_exports(
     starting = {a.name for a in actions if a.action in (ActionKind.CREATE, ActionKind.QUEUED)}
     if request.preflight and starting:
         from reconciler.preflight.export_checks import gather_export_findings
+        from reconciler.preflight.export_estimate import export_estimate
 
         specs = [spec for spec in desired.exports if spec.name in starting]
         findings = gather_export_findings(specs, connector.preflight, now)
+        filled = _filled_by(state, imports_seen)
+        for spec in specs:
+            estimated = export_estimate(spec, filled)
+            if estimated is not None:
+                findings[spec.name] = (*findings.get(spec.name, ()), estimated)
         actions = plan_exports(replace(given, findings=findings))
     return replace(imports, actions=(*imports.actions, *actions)), observed
 
@@ -266,7 +294,9 @@ def plan_and_observed(
         result = _preflighted(result, desired, state, observed, moment, request, options, connector)
     seen_exports = None
     if request.exports and (desired.exports or state.exports):
-        result, seen_exports = _with_exports(result, desired, state, connector, moment, request)
+        result, seen_exports = _with_exports(
+            result, desired, state, connector, moment, request, observed
+        )
     saved = SavedPlan(
         plan=result,
         specs=desired.specs,

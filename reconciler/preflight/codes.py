@@ -31,6 +31,7 @@ OVERLAP_ALLOWED = "overlap-allowed"
 EXPORT_OUTSIDE_RETENTION = "export-outside-retention"
 EXPORT_BEFORE_2023 = "export-before-2023"
 EXPORT_STORE_NOT_READY = "export-store-not-ready"
+EXPORT_ESTIMATE = "export-estimate"
 
 # code -> (severity, one line for README and `validate --online --help`)
 CODES: dict[str, tuple[str, str]] = {
@@ -43,6 +44,11 @@ CODES: dict[str, tuple[str, str]] = {
         "error",
         "an export's range starts before 2023: AWS's migration guide says such data cannot be "
         "exported",
+    ),
+    EXPORT_ESTIMATE: (
+        "info",
+        "what an export would copy: events from the imports that filled its store, their size "
+        "and the Infrequent Access ingestion price",
     ),
     EXPORT_STORE_NOT_READY: (
         "error",
@@ -125,5 +131,7 @@ CODES: dict[str, tuple[str, str]] = {
 # The overlap has its own switch (allow_overlap); the budget is the run's, not an entry's.
 NEVER_IGNORED = frozenset({OVERLAPS_EXISTING_IMPORT, OVER_BUDGET})
 # Exports have no `preflight.ignore` (yet): their codes are not offered to imports either.
-EXPORT_ONLY = frozenset({EXPORT_OUTSIDE_RETENTION, EXPORT_BEFORE_2023, EXPORT_STORE_NOT_READY})
+EXPORT_ONLY = frozenset(
+    {EXPORT_OUTSIDE_RETENTION, EXPORT_BEFORE_2023, EXPORT_STORE_NOT_READY, EXPORT_ESTIMATE}
+)
 IGNORABLE = frozenset(CODES) - NEVER_IGNORED - EXPORT_ONLY

@@ -79,6 +79,13 @@ def test_an_export_waits_for_its_import_then_is_created_once(
     code, _, err = invoke(["apply", folder, *common, "--no-color", "--wait", *FAST_APPLY], capsys)
     assert code == 0, err
     assert tasks(clean_sandbox) == []  # it was queued when this run's plan was made
+    code, out, _ = invoke(["plan", folder, "--json", *common], capsys)
+    shown = json.loads(out)["actions"][-1]
+    assert shown["action"] == "create"
+    (estimate,) = [f for f in shown["findings"] if f["code"] == "export-estimate"]
+    imported = LocalStateStore(tmp_path / "s.json").read().imports["jan-05"]
+    events = (imported.statistics or {})["EventsCompleted"]
+    assert f"about {events:,} events" in estimate["message"]  # what the import brought in
 
     code, out, err = invoke(["apply", folder, *common, "--no-color", *FAST_APPLY], capsys)
     assert code == 0, err
