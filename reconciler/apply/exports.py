@@ -165,8 +165,9 @@ class ExportApplier:
         """Write down the status AWS reports of a known task (state is a cache of it)."""
         record = self.keeper.document.exports.get(action.name)
         task = self.observed.tasks.get(action.import_id or "")
-        known = record is not None and task is not None and record.import_id == task.import_id
-        if known and record is not None and task is not None and record.status != task.status:
+        if record is None or task is None or record.import_id != task.import_id:
+            return
+        if record.status != task.status:
             self._set(replace(record, status=task.status))
 
     def _forget(self, action: Action) -> ExportStep:
