@@ -67,6 +67,9 @@ class Case:
     errors: bool = False
     words: str = ""  # in the first action's reason
     targets: frozenset[str] = frozenset()
+    in_scope: bool = True  # whether the run covers the records' manifest files
+    busy: frozenset[str] = frozenset()  # stores with an import running (AWS's view)
+    named: frozenset[str] | None = None
 
 
 INTENT_YOUNG = NOW - timedelta(minutes=2)
@@ -167,6 +170,22 @@ CASES = {
         [export(import_id="t1")], [("cw-jan", "attention")], words="names no"),
     "a record no manifest names: forget (the copy stays)": Case(
         [], [("cw-old", "forget")], records=[record("cw-old", import_id="t1")], tasks=[task("t1")]),
+    "a record of a file this run does not cover is left alone, never forgotten": Case(
+        [], [], records=[record("cw-old", import_id="t1")], tasks=[task("t1")],
+        in_scope=False),
+    "an import running in the store (AWS's view, not in this plan): wait": Case(
+        [export()], [("cw-jan", "queued")], busy=frozenset({STORE}), words="partial set"),
+    "an import into the store that needs attention may still bring events: wait": Case(
+        [export()], [("cw-jan", "queued")],
+        imports=[import_action("jan-10", ActionKind.ATTENTION, "2026-01-10T00:00:00Z",
+                               "2026-01-10T23:59:59Z")]),
+    "the last look: a record another desired export owns is no orphan to rename from": Case(
+        [export("cw-jan-fill", allow_overlap=True)], [("cw-jan-fill", "create")],
+        records=[record("cw-jan", import_id="t1")], tasks=[task("t1", "FAILED", bytes_imported=0)],
+        named=frozenset({"cw-jan", "cw-jan-fill"}), targets=frozenset({"cw-jan-fill"})),
+    "an intent for a range since edited: attention, not a create for the new one": Case(
+        [export(window=FEB)], [("cw-jan", "attention")], records=[record(intent_at=INTENT_OLD)],
+        words="range changed"),
     "--target plans only that export and forgets nothing": Case(
         [export(), export("cw-feb", FEB, index=1)], [("cw-feb", "create")],
         records=[record("cw-old", import_id="t1")], targets=frozenset({"cw-feb"})),
@@ -179,6 +198,7 @@ def test_export_plan(case: Case) -> None:
         tasks={t.import_id: t for t in case.tasks},
         places=frozenset() if case.errors else frozenset({PLACE}),
         errors={PLACE: "AccessDenied"} if case.errors else {},
+        busy_stores=case.busy,
     )
     actions = plan_exports(
         ExportPlanInput(
@@ -188,6 +208,8 @@ def test_export_plan(case: Case) -> None:
             import_actions=case.imports,
             now=NOW,
             targets=case.targets,
+            covers=lambda account, manifest_file: case.in_scope,
+            named=case.named,
         )
     )
     assert [(a.name, a.action.value) for a in actions] == case.expected
@@ -350,3 +372,59 @@ def test_the_estimate_shares_each_imports_events_by_the_range_it_covers() -> Non
     assert found is not None and found.code == "export-estimate"
     assert "about 2,000 events" in found.message and "$0.25/GB" in found.message
     assert export_estimate(export(source=OTHER_STORE.replace("9f", "8f")), imports) is None
+
+
+def test_a_rename_keeps_an_unanswered_intent(tmp_path: Any) -> None:
+    """The old name's record moves whole: a lost answer stays to be settled by proof."""
+    import threading
+
+    from reconciler.apply.exports import ExportApplier
+    from reconciler.apply.types import SilentEvents
+    from reconciler.state.document import ExportRecordState
+    from reconciler.state.keeper import StateKeeper
+    from reconciler.state.local import LocalStateStore
+
+    store = LocalStateStore(tmp_path / "state.json")
+    intent = ExportRecordState("cw-jan", "m.yaml", ExportIdentity(STORE, *JAN), ROLE,
+                               intent_at=INTENT_YOUNG)  # fmt: skip
+    renamed = export("cw-january")
+    with store.lock("test"):
+        keeper = StateKeeper(store, store.write(store.read().with_exports({"cw-jan": intent})))
+        (action,) = [a for a in plan_exports(ExportPlanInput(
+            exports=[renamed], records={"cw-jan": record(intent_at=INTENT_YOUNG)},
+            observed=ExportObservation({}, frozenset({PLACE})), import_actions=[], now=NOW,
+        )) if a.name == "cw-january"]  # fmt: skip
+        assert action.action is ActionKind.RENAME
+        applier = ExportApplier([renamed], keeper, Any, SilentEvents(), threading.Event(),  # type: ignore[arg-type]
+                                ExportObservation(), [])  # fmt: skip
+        applier.run([action])
+    moved = store.read().exports
+    assert list(moved) == ["cw-january"] and moved["cw-january"].intent_at == INTENT_YOUNG
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (400, "ThrottlingException", "refused"),
+        (400, "InvalidOperationException", "refused"),  # e.g. the 3-active quota
+        (403, "Forbidden", "unknown"),  # a proxy's answer, not the service's: may have started
+        (502, "BadGateway", "unknown"),
+    ],
+)
+def test_only_the_services_own_refusals_clear_an_intent(
+    status: int, code: str, expected: str
+) -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from reconciler.aws.logs_tasks import ExportTaskWriter
+
+    client = boto3.client("logs", region_name="us-east-1", aws_access_key_id="a",
+                          aws_secret_access_key="b", endpoint_url="http://127.0.0.1:9")  # fmt: skip
+    stubber = Stubber(client)
+    stubber.add_client_error("create_import_task", service_error_code=code,
+                             http_status_code=status)  # fmt: skip
+    factory: Any = type("F", (), {"client": lambda self, *a, **k: client})()
+    with stubber:
+        outcome = ExportTaskWriter(factory).create_task("us-east-1", STORE, ROLE, *JAN)
+    assert outcome.kind.value == expected

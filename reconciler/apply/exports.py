@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from reconciler.apply.types import ApplyEvents
 from reconciler.errors import CloudError
@@ -52,8 +52,12 @@ class ExportApplier:
         import_actions: Sequence[Action],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         stop_removed: bool = False,
+        covers: Callable[[str, str], bool] = lambda account, manifest_file: True,
+        grace: timedelta = timedelta(minutes=10),
     ) -> None:
         self.stop_removed = stop_removed
+        self.covers = covers
+        self.grace = grace
         self.specs = {spec.name: spec for spec in specs}
         self.keeper = keeper
         self.connector = connector
@@ -94,15 +98,20 @@ class ExportApplier:
                 if record is None or record.import_id is None or spec is None or name in ended:
                     continue
                 reader = self.connector.exports(spec.account)
-                task = next(
-                    (t for t in reader.list_tasks(spec.region, source=spec.source)
-                     if t.import_id == record.import_id),
-                    None,
-                )  # fmt: skip
-                if task is None:
-                    ended[name] = "MISSING"
+                try:
+                    task = next(
+                        (t for t in reader.list_tasks(spec.region, source=spec.source)
+                         if t.import_id == record.import_id),
+                        None,
+                    )  # fmt: skip
+                    batches = reader.batches(spec.region, task.import_id) if task else ()
+                except CloudError as exc:  # a poll that failed: say so, poll again
+                    self.events.message(name, f"could not read its task this time ({exc})")
+                    waiting.append(name)
                     continue
-                batches = reader.batches(spec.region, task.import_id)
+                if task is None:  # not listed yet (AWS lists a new task a little later)
+                    waiting.append(name)
+                    continue
                 done = sum(b.status != "IN_PROGRESS" for b in batches)
                 line = f"{task.status} {done:,} of {len(batches):,} batches"
                 if shown.get(name) != line:
@@ -148,8 +157,10 @@ class ExportApplier:
             record = self._record(spec, import_id=action.import_id)
 
             def adopt(records: dict[str, ExportRecordState]) -> None:
-                if action.previous_name:
-                    records.pop(action.previous_name, None)
+                nonlocal record
+                old = records.pop(action.previous_name, None) if action.previous_name else None
+                if old is not None:  # a rename keeps everything, an unanswered intent too
+                    record = replace(old, name=spec.name, manifest_file=spec.location.file)
                 records[spec.name] = record
 
             self.keeper.update_exports(adopt)
@@ -259,6 +270,7 @@ class ExportApplier:
                 tasks={**others, **fresh},
                 places=frozenset({*self.observed.places, place}),
                 log_days=self.observed.log_days,
+                busy_stores=self.observed.busy_stores,
             )
         # State as it was before this intent: the other exports (a `fills` entry needs the
         # one it fills) and this one's earlier record, if any.
@@ -273,7 +285,10 @@ class ExportApplier:
                 observed=observed,
                 import_actions=self.import_actions,
                 now=self.clock(),
+                grace=self.grace,
                 targets=frozenset({spec.name}),  # this export alone: no forgets
+                covers=self.covers,
+                named=frozenset(self.specs),  # the others are desired: none to rename from
             )
         )
         return verdict

@@ -160,6 +160,7 @@ def _run_exports(
     """The exports' step, after the imports' (the plan made them wait for those): their
     outcomes join the result as the imports' do."""
     shown = [action for action in saved.plan.actions if action.kind == "export"]
+    scope = Scope(saved.scope or ("",), saved.shard)
     exporter = ExportApplier(
         saved.export_specs,
         keeper,
@@ -169,6 +170,8 @@ def _run_exports(
         saved.export_observation or ExportObservation(),
         result.plan.actions,
         stop_removed=options.stop_removed,
+        covers=lambda account, manifest: scope.owns(account) and scope.covers(manifest),
+        grace=options.plan_options.grace,
     )
     steps = exporter.run(shown)
     if options.wait and not stop.is_set():

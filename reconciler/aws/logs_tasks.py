@@ -21,6 +21,14 @@ from reconciler.ports import StartOutcome
 PAGE_LIMIT = 50  # the API's maximum
 # Events per UTC day, as CloudWatch Logs Insights counts them (an export's @timestamp is the
 # event's eventTime).
+# CreateImportTask's own refusals (botocore's model lists them): AWS said no, nothing started.
+REFUSALS = frozenset(
+    {
+        "AccessDeniedException", "ConflictException", "InvalidParameterException",
+        "ResourceNotFoundException", "ThrottlingException", "ValidationException",
+        "InvalidOperationException", "LimitExceededException",
+    }
+)  # fmt: skip
 DAILY_COUNT_QUERY = "stats count(*) as events by datefloor(@timestamp, 1d) as day"
 
 
@@ -99,7 +107,8 @@ class ExportTaskReader:
 
         client = self.factory.client("logs", region)
         begin = int(start.timestamp()) if start else 0
-        finish = int(end.timestamp()) if end else int(time.time()) + 86_400
+        # Insights takes whole seconds: round the end up, so its last second is counted
+        finish = -int(-end.timestamp() // 1) if end else int(time.time()) + 86_400
         self._count("StartQuery")
         started = call(
             "StartQuery",
@@ -198,11 +207,12 @@ class ExportTaskWriter:
             code = str(error.get("Code", "Unknown"))
             message = str(error.get("Message", "")).strip()
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-            if status >= 500:
-                return StartOutcome(
-                    StartResult.UNKNOWN, code=code, message=f"HTTP {status}: {message}"
-                )
-            return StartOutcome(StartResult.REFUSED, code=code, message=message)
+            if 400 <= status < 500 and code in REFUSALS:
+                return StartOutcome(StartResult.REFUSED, code=code, message=message)
+            # A 5xx, or an answer that is not the service's own (a proxy's 4xx, no status):
+            # the task may exist, so the intent stays for the next plan to settle.
+            unknown = f"HTTP {status or '?'}: {message}"
+            return StartOutcome(StartResult.UNKNOWN, code=code, message=unknown)
         except (NoCredentialsError, ParamValidationError) as exc:
             return StartOutcome(StartResult.REJECTED, code=type(exc).__name__, message=str(exc))
         except (EndpointConnectionError, ConnectTimeoutError) as exc:

@@ -16,7 +16,7 @@ was lost is settled by proof, never by time alone. Beyond that:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -53,6 +53,7 @@ class ExportRecord:
     import_id: str | None = None
     intent_at: datetime | None = None  # CreateImportTask sent; its answer not yet recorded
     not_ours: tuple[str, ...] = ()  # tasks a person said do not answer the intent
+    manifest_file: str = ""  # where its entry was: only a run over that file may forget it
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class ExportObservation:
     # Per export name: events its log group holds per UTC day ("YYYY-MM-DD") in its range;
     # None: they could not be counted. Asked for FAILED tasks and `fills` entries only.
     log_days: Mapping[str, Mapping[str, int] | None] = field(default_factory=dict)
+    # Stores with an import running there as AWS reports it (managed or not): an export of
+    # such a store waits, whatever this run's plan holds.
+    busy_stores: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,11 @@ class ExportPlanInput:
     grace: timedelta = timedelta(minutes=10)
     skew: timedelta = timedelta(minutes=5)
     targets: frozenset[str] = frozenset()
+    # What the run covers (as for imports): records of other files or shards are left alone.
+    covers: Callable[[str, str], bool] = lambda account, manifest_file: True
+    # Every export the manifests name (the last look plans one of them: the others are not
+    # orphans to rename from).
+    named: frozenset[str] | None = None
 
 
 def view(identity: ExportIdentity) -> ExportIdentityView:
@@ -105,10 +114,12 @@ class _ExportPlanner:
         self.given = given
         self.claimed = {r.import_id for r in given.records.values() if r.import_id}
         self.claimed |= {spec.import_id for spec in given.exports if spec.import_id}
-        desired = {spec.name for spec in given.exports}
+        desired = given.named if given.named is not None else {s.name for s in given.exports}
         # Records no manifest names any more, by identity: a renamed entry finds its own.
         self.orphans: dict[ExportIdentity, ExportRecord] = {
-            r.identity: r for name, r in sorted(given.records.items()) if name not in desired
+            r.identity: r
+            for name, r in sorted(given.records.items())
+            if name not in desired and _covered(given, r)
         }
         self.renamed: set[str] = set()  # old names taken over: not forgotten
 
@@ -161,6 +172,14 @@ class _ExportPlanner:
         if record is not None and record.import_id:
             return self._managed(spec, record, record.import_id)
         if record is not None and record.intent_at is not None:
+            if record.identity != spec.identity:
+                return self._action(
+                    spec,
+                    ActionKind.ATTENTION,
+                    f"the range changed ({_range(record.identity)} -> {_range(spec.identity)}) "
+                    "while a CreateImportTask for the old range has no answer: put the old range "
+                    "back until the plan settles it",
+                )
             return self._unanswered(spec, record, record.intent_at)
         if spec.fills and record is None:
             held = self._fill(spec)
@@ -275,6 +294,12 @@ class _ExportPlanner:
                 "a re-export of the whole range would copy again every event already there, "
                 "so none is proposed"
             )
+        if spec.identity.start is None or spec.identity.end is None:
+            held = ", ".join(sorted(d for d, n in days.items() if n)) or "none"
+            return (
+                "export the missing days with entries that say `fills: " + spec.name + "` "
+                f"(an open range has no days to walk; days the log group holds: {held})"
+            )
         missing = missing_ranges(spec.identity, days)
         if not missing:
             return (
@@ -357,8 +382,9 @@ class _ExportPlanner:
                 spec,
                 ActionKind.ATTENTION,
                 f"the CreateImportTask of {format_time_ms(since)} got no answer, and tasks of "
-                f"this store appeared since ({ids}); say which is ours (or none) before "
-                "anything starts",
+                f"this store appeared since ({ids}); nothing starts until a person decides: pin "
+                "the one that is this export's with import_id, or, if none is, remove the "
+                f"record (reconcile state rm {spec.name}) to plan it afresh",
             )
         if self.given.now - since < self.given.grace:
             return self._action(
@@ -421,13 +447,15 @@ def _range(identity: ExportIdentity | None) -> str:
     return f"{start} .. {end}"
 
 
-def _waits_for_imports(spec: ExportSpec, import_actions: Iterable[Action]) -> list[str]:
-    names = []
+def _waits_for_imports(
+    spec: ExportSpec, import_actions: Iterable[Action], busy_stores: frozenset[str]
+) -> list[str]:
+    names = [f"an import running in {spec.source}"] if spec.source in busy_stores else []
     for other in import_actions:
         if other.kind != "import" or other.destination != spec.source:
             continue
-        if other.action not in UNSETTLED_IMPORTS:
-            continue
+        if other.action not in UNSETTLED_IMPORTS and other.action is not ActionKind.ATTENTION:
+            continue  # (an import needing attention may still bring events: it counts)
         start, end = other.identity.start, other.identity.end
         # An import's range is of log-file times; the events in a file can be older or newer
         # than its name says. Waiting too long is recoverable, a partial copy is not.
@@ -458,7 +486,9 @@ def plan_exports(given: ExportPlanInput) -> list[Action]:
         if action.action is not ActionKind.CREATE:
             held.append(action)
             continue
-        waits = _waits_for_imports(specs[action.name], given.import_actions)
+        waits = _waits_for_imports(
+            specs[action.name], given.import_actions, given.observed.busy_stores
+        )
         if waits:
             held.append(
                 replace(
@@ -491,10 +521,17 @@ def plan_exports(given: ExportPlanInput) -> list[Action]:
     return held
 
 
+def _covered(given: ExportPlanInput, record: ExportRecord) -> bool:
+    account = record.identity.source.split(":")[4]
+    return given.covers(account, record.manifest_file)
+
+
 def _forgets(given: ExportPlanInput, desired: set[str]) -> list[Action]:
     result = []
     for name in sorted(set(given.records) - desired):
         record = given.records[name]
+        if not _covered(given, record):
+            continue  # another file's or shard's: this run leaves it alone
         identity = view(record.identity)
         source = record.identity.source
         account, region = source.split(":")[4], source.split(":")[3]
@@ -519,7 +556,11 @@ def export_records(state_exports: Mapping[str, ExportRecordState]) -> dict[str, 
     """The planner's view of the state's export records."""
     return {
         name: ExportRecord(
-            name=name, identity=r.identity, import_id=r.import_id, intent_at=r.intent_at
+            name=name,
+            identity=r.identity,
+            import_id=r.import_id,
+            intent_at=r.intent_at,
+            manifest_file=r.manifest_file,
         )
         for name, r in state_exports.items()
     }

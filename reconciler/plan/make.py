@@ -177,6 +177,13 @@ def _with_exports(
 
     recorded = {arn_parts(r.identity.source) for r in state.exports.values()}
     observed = observe_exports(connector.exports, desired.exports, also=recorded)
+    busy = frozenset(
+        seen.destination
+        for seen in imports_seen.imports.values()
+        if seen.ongoing and seen.destination
+    )
+    observed = replace(observed, busy_stores=busy)
+    scope = desired.scope
     given = ExportPlanInput(
         exports=desired.exports,
         records=export_records(state.exports),
@@ -185,6 +192,7 @@ def _with_exports(
         now=now,
         grace=request.grace,
         targets=frozenset(request.targets),
+        covers=lambda account, manifest: scope.owns(account) and scope.covers(manifest),
     )
     actions = plan_exports(given)
     log_days = _log_days(desired, given, connector)
