@@ -290,6 +290,11 @@ def apply(
     more: an import with the same identity is adopted, one that overlaps what the store holds
     stops the start. An unanswered StartImport is never sent again blindly.
 
+    Exports (CloudWatch Logs import tasks) run after the imports under the same rules: the
+    intent first, the Region's tasks listed again, then one CreateImportTask (never retried);
+    --wait follows them batch by batch, --stop-removed cancels a removed export's task. A
+    saved plan (--plan) holds only imports.
+
     \b
     Examples:
       reconcile apply --endpoint-url http://127.0.0.1:5555

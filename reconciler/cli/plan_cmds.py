@@ -82,6 +82,10 @@ def plan(
     PATHS default to `manifests/`; state entries from manifest files outside PATHS are left
     out, never forgotten.
 
+    Exports (`exports:`, CloudWatch Logs import tasks) are planned after the imports, as
+    actions of kind export: adopted when a task with their store and range exists, queued
+    behind imports into their store and AWS's 3 active tasks per account.
+
     Preflight: for every import that would start, plan also reads the store, the bucket and
     the role, counts the log files in range (listing only the prefixes the range covers) and
     estimates size and cost. An error finding (a store that ingests live, retention that
