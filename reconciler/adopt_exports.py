@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reconciler.adopt import DEFAULT_SCHEMA_REF, scalar, store_label
+from reconciler.exportspec import ranges_meet
 from reconciler.fields import format_time, format_time_ms
 from reconciler.observed_exports import ObservedExport
 
@@ -27,12 +28,6 @@ class StoreToExport:
     arn: str
     name: str | None
     retention_days: int | None
-
-
-def _meets(a: ObservedExport, b: ObservedExport) -> bool:
-    starts = [t for t in (a.start, b.start) if t is not None]
-    ends = [t for t in (a.end, b.end) if t is not None]
-    return not starts or not ends or max(starts) <= min(ends)
 
 
 def adopted_entries(
@@ -63,7 +58,10 @@ def adopted_entries(
             lines.append(f"    start_event_time: {format_time_ms(task.start)}")
         if task.end:
             lines.append(f"    end_event_time: {format_time_ms(task.end)}")
-        if any(o.source == task.source and _meets(o, task) for o in ordered[:index]):
+        if any(
+            o.source == task.source and ranges_meet(o.start, o.end, task.start, task.end)
+            for o in ordered[:index]
+        ):
             lines.append("    allow_overlap: true  # its events are in CloudWatch twice already")
         entries.append(lines)
     return entries

@@ -22,10 +22,29 @@ class ExportIdentity:
     start: datetime | None
     end: datetime | None
 
-    def describe(self) -> str:
+    def range_text(self) -> str:
         start = format_time_ms(self.start) if self.start else "(open)"
         end = format_time_ms(self.end) if self.end else "(open)"
-        return f"{self.source} [{start} .. {end}] -> CloudWatch Logs"
+        return f"{start} .. {end}"
+
+    def describe(self) -> str:
+        return f"{self.source} [{self.range_text()}] -> CloudWatch Logs"
+
+    def meets(self, start: datetime | None, end: datetime | None) -> bool:
+        """Whether this closed range and [start, end] share a moment (None: open)."""
+        return ranges_meet(self.start, self.end, start, end)
+
+
+def ranges_meet(
+    a_start: datetime | None,
+    a_end: datetime | None,
+    b_start: datetime | None,
+    b_end: datetime | None,
+) -> bool:
+    """Closed ranges (None: open) share a moment: touching ends meet."""
+    starts = [moment for moment in (a_start, b_start) if moment is not None]
+    ends = [moment for moment in (a_end, b_end) if moment is not None]
+    return not starts or not ends or max(starts) <= min(ends)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from reconciler.exportspec import ExportSpec
-from reconciler.fields import format_time, format_time_ms, one_second_after, one_second_before
+from reconciler.fields import format_time, one_second_after, one_second_before
 from reconciler.manifest.problems import Problem, format_path
 from reconciler.manifest.yamlsource import ParsedYaml
 from reconciler.spec import ImportSpec
@@ -179,7 +179,9 @@ def overlapping_exports(
             (
                 e
                 for e in by_store[spec.source]
-                if _shares_a_moment(spec, e) and spec.name != e.fills and e.name != spec.fills
+                if spec.identity.meets(e.start, e.end)
+                and spec.name != e.fills
+                and e.name != spec.fills
             ),
             None,
         )
@@ -188,9 +190,9 @@ def overlapping_exports(
             continue
         field = _field(spec, "start_event_time", "importFilter", parsed)
         message = (
-            f"range {_export_range(spec)} overlaps export '{earlier.name}' "
-            f"({earlier.location.describe()}, {_export_range(earlier)}) of the same event data "
-            "store: those events would be copied to CloudWatch Logs twice (ranges are closed, "
+            f"range {spec.identity.range_text()} overlaps export '{earlier.name}' "
+            f"({earlier.location.describe()}, {earlier.identity.range_text()}) of the same event "
+            "data store: those events would be copied to CloudWatch Logs twice (ranges are closed, "
             f"so ranges that merely touch overlap); narrow one range, or set allow_overlap: "
             f"true on '{spec.name}' to copy the overlap again on purpose"
         )
@@ -212,8 +214,8 @@ def _fills_problems(
         message = f"fills '{spec.fills}', which exports another store ({filled.source})"
     elif not _inside(spec, filled):
         message = (
-            f"fills '{spec.fills}', so its range must lie inside {_export_range(filled)}; "
-            f"{_export_range(spec)} does not"
+            f"fills '{spec.fills}', so its range must lie inside {filled.identity.range_text()}; "
+            f"{spec.identity.range_text()} does not"
         )
     return [_problem_at(spec, "fills", message, parsed)] if message else []
 
@@ -222,18 +224,6 @@ def _inside(inner: ExportSpec, outer: ExportSpec) -> bool:
     if outer.start is not None and (inner.start is None or inner.start < outer.start):
         return False
     return outer.end is None or (inner.end is not None and inner.end <= outer.end)
-
-
-def _shares_a_moment(a: ExportSpec, b: ExportSpec) -> bool:
-    starts = [moment for moment in (a.start, b.start) if moment is not None]
-    ends = [moment for moment in (a.end, b.end) if moment is not None]
-    return not starts or not ends or max(starts) <= min(ends)
-
-
-def _export_range(spec: ExportSpec) -> str:
-    start = format_time_ms(spec.start) if spec.start else "(open)"
-    end = format_time_ms(spec.end) if spec.end else "(open)"
-    return f"{start} .. {end}"
 
 
 def cross_file_problems(

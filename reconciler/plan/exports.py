@@ -95,13 +95,6 @@ def view(identity: ExportIdentity) -> ExportIdentityView:
     )
 
 
-def _meets(a: ExportIdentity, b_start: datetime | None, b_end: datetime | None) -> bool:
-    """Closed ranges (None: open) share a moment."""
-    starts = [moment for moment in (a.start, b_start) if moment is not None]
-    ends = [moment for moment in (a.end, b_end) if moment is not None]
-    return not starts or not ends or max(starts) <= min(ends)
-
-
 def _may_hold_events(task: ObservedExport) -> bool:
     """Only a task that ended without copying anything is harmless to overlap."""
     if task.status in ("FAILED", "CANCELLED"):
@@ -422,7 +415,7 @@ class _ExportPlanner:
             for t in tasks
             if _may_hold_events(t)
             and t.identity
-            and _meets(spec.identity, t.start, t.end)
+            and spec.identity.meets(t.start, t.end)
             and t.import_id != filled_task  # checked by _fill: no event held in the range
         ]
         if overlapping and not spec.allow_overlap:
@@ -440,11 +433,7 @@ class _ExportPlanner:
 
 
 def _range(identity: ExportIdentity | None) -> str:
-    if identity is None:
-        return "(unknown range)"
-    start = format_time_ms(identity.start) if identity.start else "(open)"
-    end = format_time_ms(identity.end) if identity.end else "(open)"
-    return f"{start} .. {end}"
+    return identity.range_text() if identity is not None else "(unknown range)"
 
 
 def _waits_for_imports(
@@ -461,7 +450,7 @@ def _waits_for_imports(
         # than its name says. Waiting too long is recoverable, a partial copy is not.
         begins = parse_time(start) - IMPORT_MARGIN if start else None
         ends = parse_time(end) + IMPORT_MARGIN if end else None
-        if _meets(spec.identity, begins, ends):
+        if spec.identity.meets(begins, ends):
             names.append(other.name)
     return names
 
