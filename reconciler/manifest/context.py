@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from reconciler.exportspec import ExportSpec
+from reconciler.fields import format_time_ms
 from reconciler.manifest.problems import Problem, format_path
 from reconciler.manifest.yamlsource import ParsedYaml
 from reconciler.spec import AccountAccess
@@ -26,3 +28,20 @@ class FileContext:
         self.problems.append(
             Problem(self.path, where.line, where.column, format_path(path), message)
         )
+
+
+def range_ok(
+    context: FileContext,
+    start: datetime | None,
+    end: datetime | None,
+    end_path: tuple[str | int, ...],
+    start_field: str,
+) -> bool:
+    if start is not None and end is not None and not start < end:
+        context.add(
+            end_path,
+            f"must be after {start_field} ({format_time_ms(end)} is not after "
+            f"{format_time_ms(start)})",  # _ms: an export's times may have milliseconds
+        )
+        return False
+    return True

@@ -6,14 +6,12 @@ Both shapes are accepted: the friendly one (completed by `defaults.exports`) and
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from reconciler.exportspec import ExportSpec
-from reconciler.fields import format_time_ms
-from reconciler.manifest.context import FileContext
+from reconciler.manifest.context import FileContext, range_ok
 from reconciler.manifest.models import (
     ApiExport,
     Defaults,
@@ -85,7 +83,7 @@ def _spec(
             f"pinned to an existing task with {names[1]} may leave it out)",
         )
         return None
-    if not _range_ok(context, start, end, end_path, names[2]):
+    if not range_ok(context, start, end, end_path, names[2]):
         return None
     return ExportSpec(
         name=entry.name,
@@ -98,20 +96,3 @@ def _spec(
         allow_overlap=entry.allow_overlap,
         fills=entry.fills,
     )
-
-
-def _range_ok(
-    context: FileContext,
-    start: datetime | None,
-    end: datetime | None,
-    end_path: tuple[str | int, ...],
-    start_field: str,
-) -> bool:
-    if start is not None and end is not None and not start < end:
-        context.add(
-            end_path,
-            f"must be after {start_field} ({format_time_ms(end)} is not after "
-            f"{format_time_ms(start)})",
-        )
-        return False
-    return True

@@ -7,13 +7,11 @@ does not hide the others; friendly entries are merged with the file's defaults.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from reconciler.fields import format_time
-from reconciler.manifest.context import FileContext
+from reconciler.manifest.context import FileContext, range_ok
 from reconciler.manifest.models import (
     ApiEntry,
     Defaults,
@@ -159,7 +157,7 @@ def _from_api(
     context: FileContext, base: tuple[str | int, ...], entry: ApiEntry, location: SourceLocation
 ) -> ImportSpec | None:
     end_path = (*base, "EndEventTime")
-    if not _range_ok(context, entry.StartEventTime, entry.EndEventTime, end_path, "StartEventTime"):
+    if not range_ok(context, entry.StartEventTime, entry.EndEventTime, end_path, "StartEventTime"):
         return None
     s3 = entry.ImportSource.S3
     return ImportSpec(
@@ -205,7 +203,7 @@ def _from_friendly(
     start = entry.start_event_time or fallback.start_event_time
     end = entry.end_event_time or fallback.end_event_time
     end_path = (*base, "end_event_time") if entry.end_event_time else ("defaults", "end_event_time")
-    if not _range_ok(context, start, end, end_path, "start_event_time"):
+    if not range_ok(context, start, end, end_path, "start_event_time"):
         return None
     return ImportSpec(
         name=entry.name,
@@ -247,19 +245,3 @@ def _retry(fields: RetryFields | None) -> RetryPolicy:
     if fields is None:
         return RetryPolicy()
     return RetryPolicy(max_attempts=fields.max_attempts, stopped=fields.stopped)
-
-
-def _range_ok(
-    context: FileContext,
-    start: datetime | None,
-    end: datetime | None,
-    end_path: tuple[str | int, ...],
-    start_field: str,
-) -> bool:
-    if start is not None and end is not None and not start < end:
-        context.add(
-            end_path,
-            f"must be after {start_field} ({format_time(end)} is not after {format_time(start)})",
-        )
-        return False
-    return True
