@@ -13,6 +13,7 @@ from typing import Any
 
 from reconciler.aws.lake import AwsCallError, call
 from reconciler.aws.session import ClientFactory
+from reconciler.aws.writer import send_once
 from reconciler.fields import epoch_ms
 from reconciler.observed_exports import ObservedBatch, ObservedExport
 from reconciler.outcomes import StartResult
@@ -182,15 +183,6 @@ class ExportTaskWriter:
         start: datetime | None,
         end: datetime | None,
     ) -> StartOutcome:
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectTimeoutError,
-            EndpointConnectionError,
-            NoCredentialsError,
-            ParamValidationError,
-        )
-
         window = {
             key: epoch_ms(moment)
             for key, moment in (("startEventTime", start), ("endEventTime", end))
@@ -200,28 +192,25 @@ class ExportTaskWriter:
         if window:
             params["importFilter"] = window
         client = self.factory.client("logs", region, retries="start_import")
-        try:
-            response = client.create_import_task(**params)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", "Unknown"))
-            message = str(error.get("Message", "")).strip()
-            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-            if 400 <= status < 500 and code in REFUSALS:
-                return StartOutcome(StartResult.REFUSED, code=code, message=message)
-            # A 5xx, or an answer that is not the service's own (a proxy's 4xx, no status):
-            # the task may exist, so the intent stays for the next plan to settle.
-            unknown = f"HTTP {status or '?'}: {message}"
-            return StartOutcome(StartResult.UNKNOWN, code=code, message=unknown)
-        except (NoCredentialsError, ParamValidationError) as exc:
-            return StartOutcome(StartResult.REJECTED, code=type(exc).__name__, message=str(exc))
-        except (EndpointConnectionError, ConnectTimeoutError) as exc:
-            return StartOutcome(StartResult.REFUSED, code=type(exc).__name__, message=str(exc))
-        except BotoCoreError as exc:
-            return StartOutcome(StartResult.UNKNOWN, code=type(exc).__name__, message=str(exc))
+        response = send_once(lambda: client.create_import_task(**params), _classify)
+        if isinstance(response, StartOutcome):
+            return response
         return StartOutcome(StartResult.STARTED, import_id=str(response["importId"]))
 
     def cancel_task(self, region: str, import_id: str) -> str:
         client = self.factory.client("logs", region)
         response = call("CancelImportTask", partial(client.cancel_import_task, importId=import_id))
         return str(response.get("importStatus", "CANCELLED"))
+
+
+def _classify(exc: Any) -> StartOutcome:
+    """AWS's answer to CreateImportTask: only the service's own 4xx refusals prove nothing
+    started. A 5xx, or an answer that is not the service's (a proxy's 4xx, no status): the
+    task may exist, so the intent stays for the next plan to settle."""
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", "Unknown"))
+    message = str(error.get("Message", "")).strip()
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    if 400 <= status < 500 and code in REFUSALS:
+        return StartOutcome(StartResult.REFUSED, code=code, message=message)
+    return StartOutcome(StartResult.UNKNOWN, code=code, message=f"HTTP {status or '?'}: {message}")

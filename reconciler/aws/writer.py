@@ -11,6 +11,7 @@ DESIGN.md "Apply safety"). A connection that was never made counts as refused: n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
@@ -55,6 +56,37 @@ def _classify_client_error(exc: Any) -> StartOutcome:
     return StartOutcome(StartResult.REJECTED, code=code, message=message)
 
 
+def send_once(
+    send: Callable[[], dict[str, Any]], on_client_error: Callable[[Any], StartOutcome]
+) -> dict[str, Any] | StartOutcome:
+    """One call of an operation that must not run twice (StartImport, CreateImportTask):
+    its response, or what its failure proves. `on_client_error` reads AWS's own answers."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ParamValidationError,
+    )
+
+    try:
+        return send()
+    except ClientError as exc:
+        return on_client_error(exc)
+    except NoCredentialsError as exc:  # refused before sending
+        return StartOutcome(StartResult.REJECTED, code="NoCredentials", message=str(exc))
+    except ParamValidationError as exc:  # refused by botocore before sending
+        return StartOutcome(StartResult.REJECTED, code="ParamValidation", message=str(exc))
+    except (EndpointConnectionError, ConnectTimeoutError) as exc:
+        # No connection was made (refused, unresolvable, connect timeout): nothing was
+        # sent, so nothing can have started; the queue need not wait out the grace window.
+        return StartOutcome(StartResult.REFUSED, code=type(exc).__name__, message=str(exc))
+    except BotoCoreError as exc:
+        # Timeouts and lost connections: the request may have reached AWS.
+        return StartOutcome(StartResult.UNKNOWN, code=type(exc).__name__, message=str(exc))
+
+
 class LakeWriter:
     """The calls of apply that change something in AWS."""
 
@@ -63,31 +95,12 @@ class LakeWriter:
 
     def start_import(self, request: StartRequest) -> StartOutcome:
         """One StartImport call, never retried here; the caller decides what comes next."""
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            ConnectTimeoutError,
-            EndpointConnectionError,
-            NoCredentialsError,
-            ParamValidationError,
-        )
-
         client = self.factory.cloudtrail_start_import(request.region)
-        try:
-            response = client.start_import(**_parameters(request))
-        except ClientError as exc:
-            return _classify_client_error(exc)
-        except NoCredentialsError as exc:  # refused before sending
-            return StartOutcome(StartResult.REJECTED, code="NoCredentials", message=str(exc))
-        except ParamValidationError as exc:  # refused by botocore before sending
-            return StartOutcome(StartResult.REJECTED, code="ParamValidation", message=str(exc))
-        except (EndpointConnectionError, ConnectTimeoutError) as exc:
-            # No connection was made (refused, unresolvable, connect timeout): nothing was
-            # sent, so nothing can have started; the queue need not wait out the grace window.
-            return StartOutcome(StartResult.REFUSED, code=type(exc).__name__, message=str(exc))
-        except BotoCoreError as exc:
-            # Timeouts and lost connections: the request may have reached AWS.
-            return StartOutcome(StartResult.UNKNOWN, code=type(exc).__name__, message=str(exc))
+        response = send_once(
+            lambda: client.start_import(**_parameters(request)), _classify_client_error
+        )
+        if isinstance(response, StartOutcome):
+            return response
         return StartOutcome(
             StartResult.STARTED, import_id=response["ImportId"], status=response.get("ImportStatus")
         )
