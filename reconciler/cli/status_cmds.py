@@ -41,8 +41,9 @@ def manifests_option(func: Any) -> Any:
     )(func)
 
 
-def account_readers(settings: GlobalSettings, manifests: str) -> Callable[[str], ImportReader]:
-    """Readers per account, reaching each the way the manifests' `accounts:` say."""
+def account_connections(settings: GlobalSettings, manifests: str) -> Any:
+    """The run's connections, reaching each account the way the manifests' `accounts:` say
+    (for imports and exports alike)."""
     from pathlib import Path
 
     conns = connections(settings)
@@ -50,7 +51,13 @@ def account_readers(settings: GlobalSettings, manifests: str) -> Callable[[str],
         from reconciler.manifest.load import load_manifests
 
         conns.use_accounts(load_manifests([manifests]).accounts)
-    return conns.reader
+    return conns
+
+
+def account_readers(settings: GlobalSettings, manifests: str) -> Callable[[str], ImportReader]:
+    """Readers per account, reaching each the way the manifests' `accounts:` say."""
+    reader: Callable[[str], ImportReader] = account_connections(settings, manifests).reader
+    return reader
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -104,8 +111,12 @@ def status(
         else []
     )
     chosen = exported if names else sorted(document.exports)
-    export_rows = export_status(
-        [document.exports[n] for n in chosen], connections(settings).exports
+    export_rows = (
+        export_status(
+            [document.exports[n] for n in chosen], account_connections(settings, manifests).exports
+        )
+        if chosen
+        else []
     )
     if as_json or global_settings(ctx).query is not None:
         echo_json([row.to_json() for row in rows] + [row.to_json() for row in export_rows])
@@ -200,7 +211,10 @@ def failures(
     document = store.read()
     if name in document.exports and name not in document.imports:
         return _export_failures(
-            document.exports[name], settings, as_json or settings.query is not None
+            document.exports[name],
+            settings,
+            account_connections(settings, manifests),
+            as_json or settings.query is not None,
         )
     record = find_record(document, name, store.describe())
     found = all_failures(account_readers(settings, manifests), record)
@@ -251,12 +265,12 @@ def failures(
 # -- state ----------------------------------------------------------------------------------
 
 
-def _export_failures(record: Any, settings: GlobalSettings, as_json: bool) -> ExitCode:
+def _export_failures(record: Any, settings: GlobalSettings, conns: Any, as_json: bool) -> ExitCode:
     """An export's failures: its task's FAILED batches (no time range: AWS gives none)."""
     from reconciler.fields import arn_parts
     from reconciler.state.export_ops import export_failures
 
-    found = export_failures(record, connections(settings).exports)
+    found = export_failures(record, conns.exports)
     account, region = arn_parts(record.identity.source)
     if as_json:
         echo_json({
