@@ -21,6 +21,7 @@ from reconciler.apply.types import ApplyEvents
 from reconciler.errors import CloudError
 from reconciler.exportspec import ExportSpec
 from reconciler.faultpoints import crash_point
+from reconciler.observed_exports import ObservedExport
 from reconciler.outcomes import ApplyOutcome, StartResult
 from reconciler.plan.exports import (
     ExportObservation,
@@ -92,18 +93,18 @@ class ExportApplier:
         shown: dict[str, str] = {}
         while not self.stop.is_set():
             waiting = []
+            listings: dict[tuple[str, str, str], list[ObservedExport]] = {}  # one per store
             for name in names:
                 record = self.keeper.document.exports.get(name)
                 spec = self.specs.get(name)
                 if record is None or record.import_id is None or spec is None or name in ended:
                     continue
                 reader = self.connector.exports(spec.account)
+                key = (spec.account, spec.region, spec.source)
                 try:
-                    task = next(
-                        (t for t in reader.list_tasks(spec.region, source=spec.source)
-                         if t.import_id == record.import_id),
-                        None,
-                    )  # fmt: skip
+                    if key not in listings:
+                        listings[key] = reader.list_tasks(spec.region, source=spec.source)
+                    task = next((t for t in listings[key] if t.import_id == record.import_id), None)
                     batches = reader.batches(spec.region, task.import_id) if task else ()
                 except CloudError as exc:  # a poll that failed: say so, poll again
                     self.events.message(name, f"could not read its task this time ({exc})")

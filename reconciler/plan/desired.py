@@ -68,7 +68,7 @@ class Desired:
     scope: Scope
     manifests: tuple[ManifestHash, ...] = ()
     accounts: Mapping[str, AccountAccess] = field(default_factory=dict)
-    exports: tuple[ExportSpec, ...] = ()  # checked; not planned yet (see make.py)
+    exports: tuple[ExportSpec, ...] = ()  # CloudWatch Logs import tasks (plan/exports.py)
 
 
 DEFAULT_RETRY_BACKOFF = timedelta(seconds=defaults.RETRY_BACKOFF_SECONDS)

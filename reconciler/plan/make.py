@@ -49,7 +49,7 @@ class PlanRequest:
     preflight: bool = True  # --no-preflight: False
     price_per_gb: float | None = None  # --price-per-gb; an entry's preflight.price_per_gb wins
     max_cost: float | None = None  # --max-cost / RECONCILE_MAX_COST, USD for the whole run
-    # Plan the manifests' exports too (`reconcile plan` only: apply does not run them yet).
+    # Plan the manifests' exports too (plan and apply set it; a saved plan holds only imports).
     exports: bool = False
 
     def options(self) -> PlanOptions:
