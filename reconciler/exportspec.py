@@ -80,3 +80,9 @@ def log_group_of(source: str, destination_arn: str | None = None) -> str:
     if destination_arn and ":log-group:" in destination_arn:
         return destination_arn.split(":log-group:", 1)[1].removesuffix(":*")
     return "aws/cloudtrail/" + source.rsplit("/", 1)[-1]
+
+
+def log_group_arn(source: str) -> str:
+    """The ARN of the log group AWS names for exports of `source`."""
+    account, region = arn_parts(source)
+    return f"arn:aws:logs:{region}:{account}:log-group:{log_group_of(source)}"

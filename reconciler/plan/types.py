@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from enum import StrEnum
 from typing import Any
 
+from reconciler.exportspec import log_group_arn
 from reconciler.findings import NO_ESTIMATE, Estimate, Finding, Severity
 from reconciler.observed import Failure
 
@@ -95,11 +96,7 @@ class ExportIdentityView:
 
     @property
     def destination(self) -> str:
-        account, region = self.source.split(":")[4], self.source.split(":")[3]
-        return (
-            f"arn:aws:logs:{region}:{account}:log-group:aws/cloudtrail/"
-            + (self.source.rsplit("/", 1)[-1])
-        )
+        return log_group_arn(self.source)  # the one naming rule (exportspec.py)
 
     @property
     def source_uri(self) -> str:
