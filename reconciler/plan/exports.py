@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from reconciler.exportspec import ExportIdentity, ExportSpec
-from reconciler.fields import format_time_ms, parse_time
+from reconciler.fields import arn_parts, format_time_ms, parse_time
 from reconciler.findings import Evidence, Finding
 from reconciler.observed import Failure, Place
 from reconciler.observed_exports import ObservedExport
@@ -511,7 +511,7 @@ def plan_exports(given: ExportPlanInput) -> list[Action]:
 
 
 def _covered(given: ExportPlanInput, record: ExportRecord) -> bool:
-    account = record.identity.source.split(":")[4]
+    account = arn_parts(record.identity.source)[0]
     return given.covers(account, record.manifest_file)
 
 
@@ -523,7 +523,7 @@ def _forgets(given: ExportPlanInput, desired: set[str]) -> list[Action]:
             continue  # another file's or shard's: this run leaves it alone
         identity = view(record.identity)
         source = record.identity.source
-        account, region = source.split(":")[4], source.split(":")[3]
+        account, region = arn_parts(source)
         result.append(
             Action(
                 name=name,
