@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 PARTITION = r"aws(?:-cn|-us-gov|-iso|-iso-[a-z])?"
@@ -272,8 +273,10 @@ def one_second_after(moment: datetime) -> datetime:
     return moment + timedelta(seconds=1)
 
 
+@lru_cache(maxsize=8192)
 def arn_parts(arn: str) -> tuple[str, str]:
-    """(account, region) of a validated event data store ARN."""
+    """(account, region) of a validated event data store ARN. Cached: a plan asks it of the
+    same few store ARNs for every entry and import, again on each of apply's re-plans."""
     match = EVENT_DATA_STORE_ARN_RE.match(arn)
     if match is None:
         raise ValueError(f"not an event data store ARN: {arn}")

@@ -23,3 +23,10 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def freeze_survivors() -> None:
+    """Move everything alive now out of the collector's sight for good (gc.freeze): what a
+    run loaded once (specs, records, observations) is then not walked again by every
+    collection its later steps cause. Cycles made after this are still collected."""
+    gc.freeze()

@@ -43,6 +43,8 @@ def _changed(listed: ObservedImport, known: ObservedImport | None) -> bool:
         return True
     if listed.status != known.status:
         return True
+    if listed.updated == known.updated:  # the common case, read without truncating
+        return False
     seconds = [t.replace(microsecond=0) if t else None for t in (listed.updated, known.updated)]
     return seconds[0] != seconds[1] and listed.status not in ONGOING
 

@@ -16,6 +16,7 @@ from reconciler.apply.exports import ExportApplier, ExportStep
 from reconciler.apply.runner import Applier
 from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult
 from reconciler.errors import ReconcileError
+from reconciler.gcpause import freeze_survivors
 from reconciler.observed import Observed
 from reconciler.outcomes import ApplyOutcome
 from reconciler.plan.desired import (
@@ -141,6 +142,7 @@ def run_apply(
         )
         keeper = StateKeeper(store, state)
         keeper.remember_foreign(foreign_finished(observed, state))
+        freeze_survivors()  # the steps below re-plan over them again and again
         applier = Applier(without_exports(saved), keeper, connector, options, events, stop)
         result = applier.run()
         if any(action.kind == "export" for action in saved.plan.actions):

@@ -30,6 +30,7 @@ from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult, Silen
 from reconciler.errors import CloudError
 from reconciler.faultpoints import crash_point
 from reconciler.fields import parse_time
+from reconciler.gcpause import gc_paused
 from reconciler.observed import FINISHED, ONGOING, Observed, ObservedImport, Place
 from reconciler.outcomes import ApplyOutcome, AttemptKind, StartResult
 from reconciler.plan.desired import Desired, Scope, queue_key, queue_scope_of, store_backoff
@@ -349,7 +350,8 @@ class Applier:
             self.keeper.remember_foreign(foreign_finished(observed, document))
         else:
             observed = known
-        result = plan(desired, document, observed, self.clock(), self.options.plan_options)
+        with gc_paused():  # a bulk phase: see gcpause.py
+            result = plan(desired, document, observed, self.clock(), self.options.plan_options)
         names = {spec.name for spec in desired.specs}
         # Forgets and renames were settled by the first pass; a queue sees only its entries.
         kept = tuple(

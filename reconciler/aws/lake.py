@@ -76,7 +76,12 @@ def call(operation: str, function: Callable[[], T]) -> T:
 
 
 def _utc(value: Any) -> datetime | None:
-    return value.astimezone(UTC) if isinstance(value, datetime) else None
+    """A botocore timestamp, or the epoch seconds of a ListImports item read raw (fastparse)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return None
 
 
 def _first(values: Any) -> str | None:

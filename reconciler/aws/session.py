@@ -191,6 +191,10 @@ class ClientFactory:
                     config=config,
                     verify=self.options.verify,
                 )
+                if service == "cloudtrail":
+                    from reconciler.aws import fastparse
+
+                    fastparse.install(self._clients[key])
             return self._clients[key]
 
     def check_reachable(self) -> None:

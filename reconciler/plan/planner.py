@@ -88,20 +88,25 @@ class _Planner:
             for id_ in [record.import_id, *(a.import_id for a in record.attempts)]
             if id_
         }
+        # Sorted only where order can matter (apply re-plans a queue after every start, so
+        # these run over every record and import of its stores each time).
         self.by_identity: dict[Identity, list[ObservedImport]] = defaultdict(list)
-        for observed in sorted(self.observed.imports.values(), key=lambda o: o.import_id):
+        for observed in self.observed.imports.values():
             if observed.identity is not None:
                 self.by_identity[observed.identity].append(observed)
+        for same in self.by_identity.values():
+            if len(same) > 1:
+                same.sort(key=lambda o: o.import_id)
         self.orphans = {
-            name: record
-            for name, record in sorted(self.state.imports.items())
-            if name not in self.desired_names and self.desired.scope.covers_record(record)
+            name: self.state.imports[name]
+            for name in sorted(self.state.imports.keys() - self.desired_names)
+            if self.desired.scope.covers_record(self.state.imports[name])
         }
-        names_by_id: dict[str, str] = {}
-        for name, record in sorted(self.state.imports.items()):
+        names_by_id: dict[str, str] = {}  # an ID two records name goes to the first by name
+        for name, record in self.state.imports.items():
             for id_ in [record.import_id, *(a.import_id for a in record.attempts)]:
-                if id_:
-                    names_by_id.setdefault(id_, name)
+                if id_ and (id_ not in names_by_id or name < names_by_id[id_]):
+                    names_by_id[id_] = name
         self.holders = holders_of(self.observed, names_by_id, self.orphans)
         self.holder_index = HolderIndex(self.holders)
 

@@ -122,8 +122,9 @@ class LakeImport:
             "ImportId": self.import_id,
             "ImportStatus": self.status,
             "Destinations": [self.destination],
-            "CreatedTimestamp": _dt(self.created),
-            "UpdatedTimestamp": _dt(self.updated),
+            # epoch seconds, as the wire carries them (no datetime made and unmade per item)
+            "CreatedTimestamp": self.created,
+            "UpdatedTimestamp": self.updated,
         }
 
     def describe(self, with_statistics: bool = True) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from moto.cloudtrail.responses import CloudTrailResponse
+from moto.utilities.aws_headers import gen_amzn_requestid_long
 
 from reconciler.sandbox.backend import LakeBackend, lake_backends
 from reconciler.sandbox.echo import echoed
@@ -23,6 +24,15 @@ JsonResponse = tuple[str, dict[str, str]]  # moto's (body, headers) response for
 
 
 class LakeResponse(CloudTrailResponse):
+    @staticmethod
+    def _enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        """moto's, less its regex over the whole body for an XML <RequestId>: CloudTrail
+        answers in JSON, and that search cost 3 ms per 1,000 imports listed."""
+        if "status" in headers:
+            headers["status"] = str(headers["status"])
+        gen_amzn_requestid_long(headers)
+        return headers, body
+
     @property
     def lake(self) -> LakeBackend:
         return lake_backends[self.current_account][self.region]

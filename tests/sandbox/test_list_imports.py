@@ -76,3 +76,24 @@ def test_bulk_insert_of_10000_is_fast(clean_sandbox: SandboxClient) -> None:
     )
     assert imported["ImportStatus"] == "COMPLETED"
     assert imported["ImportStatistics"]["FailedEntries"] == 0
+
+
+def test_reader_lists_the_same_with_and_without_the_fast_parse(
+    clean_sandbox: SandboxClient,
+) -> None:
+    from reconciler.aws import fastparse
+    from reconciler.aws.lake import LakeReader
+    from reconciler.aws.session import ClientFactory
+
+    clean_sandbox.bulk_imports(1200, STORE)
+    clean_sandbox.bulk_imports(3, STORE, status="FAILED")
+    reader = LakeReader(
+        ClientFactory(region="us-east-1", endpoint_url=clean_sandbox.endpoint_url), seed.ACCOUNT
+    )
+    fast = reader.list_imports("us-east-1", destination=STORE)
+    client = reader.factory.cloudtrail("us-east-1")
+    client.meta.events.unregister(fastparse.EVENT, fastparse.lift_imports)
+    slow = reader.list_imports("us-east-1", destination=STORE)
+    assert len(fast) == 1203
+    assert fast == slow  # same ids, statuses, stores and timestamps as botocore reads them
+    assert all(item.created is not None and item.created.tzinfo is not None for item in fast)
