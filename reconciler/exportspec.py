@@ -15,6 +15,9 @@ from typing import ClassVar
 from reconciler.fields import arn_parts, format_time_ms
 from reconciler.spec import SourceLocation
 
+# An average CloudTrail event as JSON (most are 1-2 KiB): what estimates from bytes assume.
+BYTES_PER_EVENT = 1_500
+
 
 @dataclass(frozen=True, order=True)
 class ExportIdentity:

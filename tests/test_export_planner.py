@@ -70,6 +70,8 @@ class Case:
     in_scope: bool = True  # whether the run covers the records' manifest files
     busy: frozenset[str] = frozenset()  # stores with an import running (AWS's view)
     named: frozenset[str] | None = None
+    replace: frozenset[str] = frozenset()  # --replace NAME
+    log_days: dict[str, dict[str, int] | None] = field(default_factory=dict)
 
 
 INTENT_YOUNG = NOW - timedelta(minutes=2)
@@ -191,6 +193,64 @@ CASES = {
         records=[record("cw-old", import_id="t1")], targets=frozenset({"cw-feb"})),
 }  # fmt: skip
 
+FAILED_T1 = task("t1", "FAILED", bytes_imported=4_500)
+MINE = [record(import_id="t1")]
+REPLACE = frozenset({"cw-jan"})
+CASES.update({
+    "FAILED and the gaps not countable: the plan says --replace is the way": Case(
+        [export()], [("cw-jan", "attention")], tasks=[FAILED_T1], records=MINE,
+        log_days={"cw-jan": None}, words="reconcile apply m.yaml --replace cw-jan"),
+    "--replace of a FAILED export: replace, saying how many events the log group holds": Case(
+        [export()], [("cw-jan", "replace")], tasks=[FAILED_T1], records=MINE, replace=REPLACE,
+        log_days={"cw-jan": {"2026-01-02": 40, "2026-01-03": 2}}, words="42 event(s)"),
+    "--replace, not countable: estimated from the bytes the old task copied": Case(
+        [export()], [("cw-jan", "replace")], tasks=[FAILED_T1], records=MINE, replace=REPLACE,
+        log_days={"cw-jan": None}, words="about 3 event(s)"),
+    "--replace, not countable and no bytes reported: says it is unknown": Case(
+        [export()], [("cw-jan", "replace")], tasks=[task("t1", "FAILED", bytes_imported=None)],
+        records=MINE, replace=REPLACE, words="unknown number"),
+    "--replace of a CANCELLED export": Case(
+        [export()], [("cw-jan", "replace")], tasks=[task("t1", "CANCELLED")], records=MINE,
+        replace=REPLACE),
+    "--replace of a COMPLETED export does nothing (it would copy everything twice)": Case(
+        [export()], [("cw-jan", "noop")], tasks=[task("t1")], records=MINE, replace=REPLACE),
+    "--replace of a running export does nothing": Case(
+        [export()], [("cw-jan", "running")], tasks=[task("t1", "IN_PROGRESS")], records=MINE,
+        replace=REPLACE),
+    "a task no longer listed: attention naming --replace": Case(
+        [export()], [("cw-jan", "attention")], records=MINE, words="--replace cw-jan"),
+    "--replace of a task no longer listed": Case(
+        [export()], [("cw-jan", "replace")], records=MINE, replace=REPLACE,
+        words="no longer listed"),
+    "--replace, but the range was exported again by hand: adopt that task, never twice": Case(
+        [export()], [("cw-jan", "adopt")], tasks=[FAILED_T1, task("t2", "IN_PROGRESS")],
+        records=MINE, replace=REPLACE, words="t2"),
+    "--replace over a range meeting another task of the store: attention": Case(
+        [export()], [("cw-jan", "attention")],
+        tasks=[FAILED_T1, task("t2", window=(JAN[1], FEB[1]))], records=MINE, replace=REPLACE,
+        words="t2"),
+    "--replace waits for AWS's 3 active tasks per account": Case(
+        [export()], [("cw-jan", "queued")],
+        tasks=[FAILED_T1, *(task(f"x{i}", "IN_PROGRESS", source=OTHER_STORE) for i in range(3))],
+        records=MINE, replace=REPLACE),
+    "--replace waits for imports into the store": Case(
+        [export()], [("cw-jan", "queued")], tasks=[FAILED_T1], records=MINE, replace=REPLACE,
+        imports=[import_action("jan-10", ActionKind.RUNNING, "2026-01-10T00:00:00Z",
+                               "2026-01-10T23:59:59Z")]),
+    "a replacement's unanswered intent: pending, the replaced task is not its answer": Case(
+        [export()], [("cw-jan", "pending")],
+        tasks=[task("t1", "FAILED", created=INTENT_YOUNG + timedelta(seconds=1))],
+        records=[record(intent_at=INTENT_YOUNG, replaced=("t1",))]),
+    "a replacement's intent that never reached AWS: create, the replaced task excused": Case(
+        [export()], [("cw-jan", "create")], tasks=[FAILED_T1],
+        records=[record(intent_at=INTENT_OLD, replaced=("t1",))]),
+    "a replaced task is never adopted by a new entry of the same range either": Case(
+        [export("cw-jan-again", allow_overlap=True, index=1)], [("cw-jan-again", "create")],
+        tasks=[FAILED_T1, task("t2")],
+        records=[record(import_id="t2", replaced=("t1",))],
+        named=frozenset({"cw-jan", "cw-jan-again"}), targets=frozenset({"cw-jan-again"})),
+})  # fmt: skip
+
 
 @pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
 def test_export_plan(case: Case) -> None:
@@ -199,6 +259,7 @@ def test_export_plan(case: Case) -> None:
         places=frozenset() if case.errors else frozenset({PLACE}),
         errors={PLACE: "AccessDenied"} if case.errors else {},
         busy_stores=case.busy,
+        log_days=case.log_days,
     )
     actions = plan_exports(
         ExportPlanInput(
@@ -210,6 +271,8 @@ def test_export_plan(case: Case) -> None:
             targets=case.targets,
             covers=lambda account, manifest_file: case.in_scope,
             named=case.named,
+            replace=case.replace,
+            paths=("m.yaml",),
         )
     )
     assert [(a.name, a.action.value) for a in actions] == case.expected

@@ -55,7 +55,9 @@ class ExportApplier:
         stop_removed: bool = False,
         covers: Callable[[str, str], bool] = lambda account, manifest_file: True,
         grace: timedelta = timedelta(minutes=10),
+        replace: frozenset[str] = frozenset(),
     ) -> None:
+        self.replace = replace  # --replace: the last look plans these as the plan did
         self.stop_removed = stop_removed
         self.covers = covers
         self.grace = grace
@@ -137,6 +139,7 @@ class ExportApplier:
         import_id: str | None = None,
         intent_at: datetime | None = None,
         status: str | None = None,
+        replaced: tuple[str, ...] = (),
     ) -> ExportRecordState:
         return ExportRecordState(
             name=spec.name,
@@ -146,6 +149,7 @@ class ExportApplier:
             import_id=import_id,
             intent_at=intent_at,
             status=status,
+            replaced=replaced,
         )
 
     def _one(self, action: Action) -> ExportStep | None:
@@ -162,14 +166,16 @@ class ExportApplier:
                 old = records.pop(action.previous_name, None) if action.previous_name else None
                 if old is not None:  # a rename keeps everything, an unanswered intent too
                     record = replace(old, name=spec.name, manifest_file=spec.location.file)
+                elif spec.name in records:  # the tasks it replaced stay its own
+                    record = replace(record, replaced=records[spec.name].replaced)
                 records[spec.name] = record
 
             self.keeper.update_exports(adopt)
             if action.action is ActionKind.RENAME:
                 return ExportStep(f"renamed from {action.previous_name}", ApplyOutcome.RENAMED)
             return ExportStep(f"adopted task {action.import_id}", ApplyOutcome.ADOPTED)
-        if action.action is ActionKind.CREATE:
-            return self._create(spec)
+        if action.action in (ActionKind.CREATE, ActionKind.REPLACE):
+            return self._create(spec, action.action)
         self._refresh(action)
         return None
 
@@ -202,19 +208,24 @@ class ExportApplier:
         return ExportStep(f"forgotten{still}; what it copied stays in CloudWatch Logs",
                           ApplyOutcome.FORGOTTEN)  # fmt: skip
 
-    def _create(self, spec: ExportSpec) -> ExportStep:
+    def _create(self, spec: ExportSpec, kind: ActionKind) -> ExportStep:
+        """CREATE, or REPLACE (--replace): a new task for the range, the one it replaces
+        kept in the record's `replaced` (never adopted again, and no overlap to this one)."""
         before = self.keeper.document.exports.get(spec.name)
-        intent = self._record(spec, intent_at=self.clock())
+        replaced = before.replaced if before else ()
+        if kind is ActionKind.REPLACE and before is not None and before.import_id:
+            replaced = (*replaced, before.import_id)
+        intent = self._record(spec, intent_at=self.clock(), replaced=replaced)
         self.keeper.update_exports(lambda records: records.__setitem__(spec.name, intent))
         verdict = self._look_again(spec, before)
         if verdict.action is ActionKind.ADOPT and verdict.import_id:
-            adopted = self._record(spec, import_id=verdict.import_id)
+            adopted = self._record(spec, import_id=verdict.import_id, replaced=replaced)
             self.keeper.update_exports(lambda records: records.__setitem__(spec.name, adopted))
             return ExportStep(
                 f"not created: task {verdict.import_id} with this range appeared since the "
                 "plan; adopted it", ApplyOutcome.ADOPTED,
             )  # fmt: skip
-        if verdict.action is not ActionKind.CREATE:
+        if verdict.action is not kind:
             self._undo(spec, before)
             return ExportStep(f"not created: the last look found {verdict.reason}",
                               ApplyOutcome.NOT_STARTED)  # fmt: skip
@@ -226,9 +237,12 @@ class ExportApplier:
         outcome = writer.create_task(spec.region, spec.source, spec.role_arn, spec.start, spec.end)
         crash_point("export_after_create")  # the task may exist, state holds only the intent
         if outcome.kind is StartResult.STARTED:
-            started = self._record(spec, import_id=outcome.import_id, status="IN_PROGRESS")
+            started = self._record(
+                spec, import_id=outcome.import_id, status="IN_PROGRESS", replaced=replaced
+            )
             self.keeper.update_exports(lambda records: records.__setitem__(spec.name, started))
-            return ExportStep(f"created task {outcome.import_id}", ApplyOutcome.STARTED)
+            instead = f" in place of task {replaced[-1]}" if kind is ActionKind.REPLACE else ""
+            return ExportStep(f"created task {outcome.import_id}{instead}", ApplyOutcome.STARTED)
         if outcome.kind is StartResult.UNKNOWN:
             return ExportStep(
                 f"CreateImportTask's answer was lost ({outcome.code}: {outcome.message}); the "
@@ -271,6 +285,7 @@ class ExportApplier:
                 tasks={**others, **fresh},
                 places=frozenset({*self.observed.places, place}),
                 log_days=self.observed.log_days,
+                count_errors=self.observed.count_errors,
                 busy_stores=self.observed.busy_stores,
             )
         # State as it was before this intent: the other exports (a `fills` entry needs the
@@ -290,6 +305,7 @@ class ExportApplier:
                 targets=frozenset({spec.name}),  # this export alone: no forgets
                 covers=self.covers,
                 named=frozenset(self.specs),  # the others are desired: none to rename from
+                replace=self.replace,
             )
         )
         return verdict

@@ -174,6 +174,7 @@ def _run_exports(
         stop_removed=options.stop_removed,
         covers=lambda account, manifest: scope.owns(account) and scope.covers(manifest),
         grace=options.plan_options.grace,
+        replace=frozenset(saved.replace),
     )
     steps = exporter.run(shown)
     if options.wait and not stop.is_set():

@@ -212,7 +212,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     "replace",
     multiple=True,
     metavar="NAME",
-    help="Start a new import for this entry although its identity changed or its import vanished.",
+    help="Start a new import for this entry although its identity changed or its import vanished; "
+    "for an export, a new task over the range of one that FAILED, was CANCELLED or vanished "
+    "(the plan says how many events it copies a second time).",
 )
 @click.option(
     "--stop-removed", is_flag=True, help="Stop running imports whose entries were removed."
@@ -357,8 +359,8 @@ def apply(
             click.echo(render(plan, "text", color))
             if replace:
                 click.echo(
-                    "\nWarning: --replace starts new imports; events in both the old and the new "
-                    "range are stored (and billed) twice.",
+                    "\nWarning: --replace starts new imports or export tasks; events in both the "
+                    "old and the new range are stored (and billed) twice.",
                     err=True,
                 )
 

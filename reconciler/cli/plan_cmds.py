@@ -46,7 +46,8 @@ if TYPE_CHECKING:  # types only: these modules are imported lazily at run time
     "replace",
     multiple=True,
     metavar="NAME",
-    help="Show this entry's replacement (identity changed or import vanished) as confirmed.",
+    help="Show this entry's replacement (identity changed or import vanished; an export's task "
+    "FAILED, CANCELLED or vanished) as confirmed.",
 )
 @format_options
 @timing_options

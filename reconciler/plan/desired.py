@@ -39,6 +39,13 @@ class Shard:
         return int(digest[:12], 16) % self.count == self.index - 1
 
 
+def command_hint(paths: tuple[str, ...] | list[str], *options: str) -> str:
+    """`reconcile apply [PATHS] OPTIONS`, as the person runs it: a hint must work as printed
+    (the PATHS unless they are apply's default)."""
+    shown = [] if tuple(paths) in (("manifests",), ("",), ()) else list(paths)
+    return " ".join(["reconcile apply", *shown, *options])
+
+
 @dataclass(frozen=True)
 class Scope:
     """What the command covers: the manifest files it was given (records from other files

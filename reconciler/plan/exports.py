@@ -20,11 +20,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from reconciler.exportspec import ExportIdentity, ExportSpec
+from reconciler.exportspec import BYTES_PER_EVENT, ExportIdentity, ExportSpec
 from reconciler.fields import arn_parts, format_time_ms, parse_time
 from reconciler.findings import Evidence, Finding
 from reconciler.observed import Failure, Place
 from reconciler.observed_exports import ObservedExport
+from reconciler.plan.desired import command_hint
 from reconciler.plan.preflighted import attach
 from reconciler.plan.types import Action, ActionKind, ExportIdentityView
 from reconciler.state.document import ExportRecordState
@@ -54,6 +55,7 @@ class ExportRecord:
     intent_at: datetime | None = None  # CreateImportTask sent; its answer not yet recorded
     not_ours: tuple[str, ...] = ()  # tasks a person said do not answer the intent
     manifest_file: str = ""  # where its entry was: only a run over that file may forget it
+    replaced: tuple[str, ...] = ()  # tasks it replaced (--replace): its own, never adopted
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class ExportObservation:
     # Per export name: events its log group holds per UTC day ("YYYY-MM-DD") in its range;
     # None: they could not be counted. Asked for FAILED tasks and `fills` entries only.
     log_days: Mapping[str, Mapping[str, int] | None] = field(default_factory=dict)
+    count_errors: Mapping[str, str] = field(default_factory=dict)  # why a count is None
     # Stores with an import running there as AWS reports it (managed or not): an export of
     # such a store waits, whatever this run's plan holds.
     busy_stores: frozenset[str] = frozenset()
@@ -85,6 +88,9 @@ class ExportPlanInput:
     # Every export the manifests name (the last look plans one of them: the others are not
     # orphans to rename from).
     named: frozenset[str] | None = None
+    # --replace NAME: a new task over the range of a FAILED, CANCELLED or vanished one.
+    replace: frozenset[str] = frozenset()
+    paths: tuple[str, ...] = ()  # the run's PATHS, for hints that must work as printed
 
 
 def view(identity: ExportIdentity) -> ExportIdentityView:
@@ -106,6 +112,7 @@ class _ExportPlanner:
     def __init__(self, given: ExportPlanInput) -> None:
         self.given = given
         self.claimed = {r.import_id for r in given.records.values() if r.import_id}
+        self.claimed |= {task for r in given.records.values() for task in r.replaced}
         self.claimed |= {spec.import_id for spec in given.exports if spec.import_id}
         desired = given.named if given.named is not None else {s.name for s in given.exports}
         # Records no manifest names any more, by identity: a renamed entry finds its own.
@@ -231,13 +238,18 @@ class _ExportPlanner:
                 import_id=import_id,
             )
         if task is None:
+            if spec.name in self.given.replace:
+                return self._replacement(spec, record, None, import_id)
             return self._action(
                 spec,
                 ActionKind.ATTENTION,
                 f"task {import_id} is no longer listed in {spec.account}/{spec.region}; "
-                "check the log group before exporting again",
+                "check the log group before exporting again; to export the range again "
+                f"anyway, confirm it with {self._hint('--replace', spec.name)}",
                 import_id=import_id,
             )
+        if task.status in ("FAILED", "CANCELLED") and spec.name in self.given.replace:
+            return self._replacement(spec, record, task, import_id)
         return self._by_status(spec, task)
 
     def _by_status(self, spec: ExportSpec, task: ObservedExport) -> Action:
@@ -272,8 +284,90 @@ class _ExportPlanner:
             spec,
             ActionKind.ATTENTION,
             f"task {task.import_id} is {task.status} ({copied}); exporting again copies what "
-            "it copied a second time: export only the missing part under a new name",
+            "it copied a second time: export only the missing part under a new name, or "
+            f"confirm a whole new export of the range with {self._hint('--replace', spec.name)}",
             import_id=task.import_id,
+        )
+
+    def _why_uncounted(self, spec: ExportSpec) -> str:
+        error = self.given.observed.count_errors.get(spec.name)
+        return f" ({error})" if error else ""
+
+    def _hint(self, *options: str) -> str:
+        return command_hint(self.given.paths, *options)
+
+    def _replacement(
+        self,
+        spec: ExportSpec,
+        record: ExportRecord,
+        task: ObservedExport | None,
+        import_id: str,
+    ) -> Action:
+        """--replace: a new task over the whole range of one that FAILED, was CANCELLED or
+        is no longer listed. AWS cannot retry a task, so this is the only way to copy again
+        what could not be counted; the plan says how many events it copies a second time."""
+        excused = {import_id, *record.replaced}
+        others = [t for t in self._tasks_of(spec.source) if t.import_id not in excused]
+        same = [
+            t for t in others if t.identity == spec.identity and t.import_id not in self.claimed
+        ]
+        if same:  # someone exported the range again already: adopt it, never a second one
+            return self._action(
+                spec,
+                ActionKind.ADOPT,
+                f"--replace {spec.name}: task {same[0].import_id} ({same[0].status}) already "
+                f"copies this range again; adopt it, never start it twice",
+                import_id=same[0].import_id,
+            )
+        overlapping = [
+            t for t in others if _may_hold_events(t) and spec.identity.meets(t.start, t.end)
+        ]
+        if overlapping and not spec.allow_overlap:
+            other = overlapping[0]
+            return self._action(
+                spec,
+                ActionKind.ATTENTION,
+                f"--replace {spec.name}: the range also meets task {other.import_id} "
+                f"({other.status}, {_range(other.identity)}) of the same store: its events "
+                "would be copied twice as well; narrow the range, or set allow_overlap: true",
+                import_id=import_id,
+            )
+        was = (
+            f"task {import_id} ({task.status})" if task else f"task {import_id} (no longer listed)"
+        )
+        return self._action(
+            spec,
+            ActionKind.REPLACE,
+            f"--replace confirmed: a new task copies {_range(spec.identity)} again, in place "
+            f"of {was}; {self._copied_twice(spec, task)}",
+            import_id=import_id,
+        )
+
+    def _copied_twice(self, spec: ExportSpec, task: ObservedExport | None) -> str:
+        """How many events a whole re-export copies a second time: counted in the log group
+        when it could be, else estimated from what the old task reports it copied."""
+        days = self.given.observed.log_days.get(spec.name)
+        if days is not None:
+            held = sum(days.values())
+            if not held:
+                return "the log group holds no event of the range, so none is copied twice"
+            return (
+                f"{held:,} event(s) the log group already holds in the range are copied a "
+                "second time"
+            )
+        if task is not None and task.bytes_imported == 0:
+            return "the old task copied nothing, so no event is copied twice"
+        if task is not None and task.bytes_imported:
+            about = max(1, task.bytes_imported // BYTES_PER_EVENT)
+            return (
+                f"the log group's events could not be counted{self._why_uncounted(spec)}; "
+                "the old task copied "
+                f"{task.bytes_imported:,} bytes, about {about:,} event(s) at "
+                f"{BYTES_PER_EVENT:,} bytes per event, which are copied a second time"
+            )
+        return (
+            "the log group's events could not be counted and the old task reports no bytes: "
+            "an unknown number of events already there are copied a second time"
         )
 
     def _gaps_advice(self, spec: ExportSpec) -> str:
@@ -283,9 +377,10 @@ class _ExportPlanner:
         days = self.given.observed.log_days[spec.name]
         if days is None:
             return (
-                "the days the log group lacks could not be counted (see the plan's notes): "
-                "a re-export of the whole range would copy again every event already there, "
-                "so none is proposed"
+                f"the days the log group lacks could not be counted{self._why_uncounted(spec)}, so "
+                "no fill is proposed: a re-export of the whole range copies again every event "
+                f"already there. To do it anyway, confirm it with "
+                f"{self._hint('--replace', spec.name)} (the plan then says how many events)"
             )
         if spec.identity.start is None or spec.identity.end is None:
             held = ", ".join(sorted(d for d, n in days.items() if n)) or "none"
@@ -336,7 +431,8 @@ class _ExportPlanner:
             return self._action(
                 spec,
                 ActionKind.ATTENTION,
-                "the events its log group holds in this range could not be counted: filling it "
+                "the events its log group holds in this range could not be counted"
+                f"{self._why_uncounted(spec)}: filling it "
                 "could copy some of them twice, so it waits until they can be",
             )
         held = sum(days.values())
@@ -386,9 +482,13 @@ class _ExportPlanner:
                 f"CreateImportTask sent at {format_time_ms(since)} got no answer yet; waiting "
                 "for the task to be listed",
             )
-        return self._new(spec, "the unanswered CreateImportTask never reached AWS: ")
+        return self._new(
+            spec, "the unanswered CreateImportTask never reached AWS: ", excused=record.replaced
+        )
 
-    def _new(self, spec: ExportSpec, why: str = "") -> Action:
+    def _new(self, spec: ExportSpec, why: str = "", excused: Iterable[str] = ()) -> Action:
+        """A create, unless a task has the identity already or the range meets one that may
+        hold events (`excused`: tasks a confirmed --replace of this export took over)."""
         tasks = self._tasks_of(spec.source)
         same = [t for t in tasks if t.identity == spec.identity and t.import_id not in self.claimed]
         if len(same) == 1:
@@ -409,14 +509,16 @@ class _ExportPlanner:
                 "with import_id",
             )
         filled = self.given.records.get(spec.fills or "")
-        filled_task = filled.import_id if filled else None
+        excused = set(excused)
+        if filled is not None and filled.import_id:
+            excused.add(filled.import_id)  # checked by _fill: no event held in the range
         overlapping = [
             t
             for t in tasks
             if _may_hold_events(t)
             and t.identity
             and spec.identity.meets(t.start, t.end)
-            and t.import_id != filled_task  # checked by _fill: no event held in the range
+            and t.import_id not in excused
         ]
         if overlapping and not spec.allow_overlap:
             task = overlapping[0]
@@ -472,7 +574,7 @@ def plan_exports(given: ExportPlanInput) -> list[Action]:
     for found in actions:
         evidence = given.findings.get(found.name)
         action = attach(found, Evidence(evidence, None)) if evidence else found
-        if action.action is not ActionKind.CREATE:
+        if action.action not in (ActionKind.CREATE, ActionKind.REPLACE):
             held.append(action)
             continue
         waits = _waits_for_imports(
@@ -550,6 +652,7 @@ def export_records(state_exports: Mapping[str, ExportRecordState]) -> dict[str, 
             import_id=r.import_id,
             intent_at=r.intent_at,
             manifest_file=r.manifest_file,
+            replaced=r.replaced,
         )
         for name, r in state_exports.items()
     }

@@ -108,7 +108,8 @@ def _check_names(desired: Desired, request: PlanRequest) -> None:
         ("--retry", request.retry),
     )
     for option, names in named:
-        unknown = sorted(set(names) - (known_targets if option == "--target" else known))
+        # --target and --replace name exports too; --retry only imports (AWS cannot retry a task)
+        unknown = sorted(set(names) - (known if option == "--retry" else known_targets))
         if unknown:
             raise UsageError(
                 f"{option} {', '.join(unknown)}: no manifest entry in "
@@ -193,14 +194,20 @@ def _with_exports(
         grace=request.grace,
         targets=frozenset(request.targets),
         covers=lambda account, manifest: scope.owns(account) and scope.covers(manifest),
+        replace=frozenset(request.replace),
+        paths=tuple(scope.paths),
     )
     actions = plan_exports(given)
-    log_days = _log_days(desired, given, connector)
+    log_days, count_errors = _log_days(desired, given, connector)
     if log_days:
-        observed = replace(observed, log_days=log_days)
+        observed = replace(observed, log_days=log_days, count_errors=count_errors)
         given = replace(given, observed=observed)
         actions = plan_exports(given)
-    starting = {a.name for a in actions if a.action in (ActionKind.CREATE, ActionKind.QUEUED)}
+    starting = {
+        a.name
+        for a in actions
+        if a.action in (ActionKind.CREATE, ActionKind.REPLACE, ActionKind.QUEUED)
+    }
     if request.preflight and starting:
         from reconciler.preflight.export_checks import gather_export_findings
         from reconciler.preflight.export_estimate import export_estimate
@@ -218,11 +225,12 @@ def _with_exports(
 
 def _log_days(
     desired: Desired, given: ExportPlanInput, connector: Connector
-) -> dict[str, dict[str, int] | None]:
+) -> tuple[dict[str, dict[str, int] | None], dict[str, str]]:
     """Events per day in the log group, for what needs them: a managed export whose task
     FAILED (which days are missing) and a `fills` entry not started yet (is its range empty).
     One Logs Insights query each; one that fails leaves None (the planner then proposes
-    nothing that could copy twice)."""
+    nothing that could copy twice). Also for --replace of an export, whose plan says how many
+    events it would copy a second time."""
     from reconciler.errors import CloudError
     from reconciler.exportspec import log_group_of
 
@@ -232,20 +240,24 @@ def _log_days(
         task = given.observed.tasks.get(record.import_id or "") if record else None
         if task is not None and task.status == "FAILED":
             wanted.append((spec, task.destination_arn))
+        elif record is not None and record.import_id and spec.name in given.replace:
+            wanted.append((spec, task.destination_arn if task else None))
         elif spec.fills and (record is None or record.import_id is None):
             filled = given.records.get(spec.fills)
             known = given.observed.tasks.get(filled.import_id or "") if filled else None
             wanted.append((spec, known.destination_arn if known else None))
     found: dict[str, dict[str, int] | None] = {}
+    errors: dict[str, str] = {}
     for spec, destination in wanted:
         group = log_group_of(spec.source, destination)
         try:
             found[spec.name] = connector.exports(spec.account).events_per_day(
                 spec.region, group, spec.start, spec.end
             )
-        except CloudError:
+        except CloudError as exc:
             found[spec.name] = None
-    return found
+            errors[spec.name] = str(exc)
+    return found, errors
 
 
 def without_exports(saved: SavedPlan) -> SavedPlan:

@@ -26,6 +26,7 @@ from reconciler.plan.desired import (
     STORE_WAIT_LIMIT,
     Desired,
     PlanOptions,
+    command_hint,
     queue_key,
     queue_scope_of,
     retry_not_before,
@@ -115,9 +116,7 @@ class _Planner:
     def _retry_hint(self, spec: ImportSpec) -> str:
         """`reconcile apply [PATHS] --retry NAME`, as the person runs it: a hint must work as
         printed (PATHS unless they are apply's default)."""
-        paths = self.desired.scope.paths
-        shown = [] if tuple(paths) in (("manifests",), ("",), ()) else list(paths)
-        return " ".join(["reconcile apply", *shown, "--retry", spec.name])
+        return command_hint(self.desired.scope.paths, "--retry", spec.name)
 
     def _action(self, spec: ImportSpec, kind: ActionKind, reason: str, **extra: Any) -> Action:
         account, region = spec.account, spec.region

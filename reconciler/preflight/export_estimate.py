@@ -13,12 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from reconciler.exportspec import ExportSpec
+from reconciler.exportspec import BYTES_PER_EVENT, ExportSpec
 from reconciler.findings import Finding, Severity
 from reconciler.preflight import codes
 
-# An average CloudTrail event as JSON (most are 1-2 KiB); the estimate says it assumes this.
-BYTES_PER_EVENT = 1_500
 # USD per GB ingested in the Infrequent Access class (us-east-1, 2026); Standard is $0.50.
 INFREQUENT_ACCESS_PER_GB = 0.25
 

@@ -21,6 +21,9 @@ DENIABLE = frozenset(
         "s3:GetBucketLocation",
         "s3:GetBucketOwnershipControls",
         "iam:GetRole",
+        "iam:ListRolePolicies",
+        "iam:ListAttachedRolePolicies",
+        "logs:StartQuery",
     }
 )
 

@@ -34,7 +34,7 @@ _IAM_XML = (
 
 def _service(environ: dict[str, Any]) -> str:
     authorization = environ.get("HTTP_AUTHORIZATION", "")
-    for service in ("s3", "iam", "cloudtrail", "organizations"):
+    for service in ("s3", "iam", "cloudtrail", "organizations", "logs"):
         if f"/{service}/aws4_request" in authorization:
             return service
     return ""
@@ -42,7 +42,7 @@ def _service(environ: dict[str, Any]) -> str:
 
 def _action(environ: dict[str, Any]) -> str | None:
     service = _service(environ)
-    if service in ("cloudtrail", "organizations"):
+    if service in ("cloudtrail", "organizations", "logs"):
         operation = environ.get("HTTP_X_AMZ_TARGET", "").rsplit(".", 1)[-1]
         return f"{service}:{operation}"
     if service == "s3" and environ.get("REQUEST_METHOD") == "GET":
@@ -71,7 +71,7 @@ class Denials:
             return self.app(environ, start_response)
         message = f"User is not authorized to perform: {action} (sandbox denied_actions)"
         service = action.split(":", 1)[0]
-        if service in ("cloudtrail", "organizations"):
+        if service in ("cloudtrail", "organizations", "logs"):
             return json_error(start_response, "400 Bad Request", "AccessDeniedException", message)
         payload = (_XML if service == "s3" else _IAM_XML).format(message=message).encode()
         start_response(

@@ -260,9 +260,11 @@ class ExportRecordState:
     import_id: str | None = None
     intent_at: datetime | None = None
     status: str | None = None  # last observed importStatus
+    # Tasks this export replaced (--replace): never adopted again, and not an overlap to it.
+    replaced: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "manifest_file": self.manifest_file,
             "identity": {
                 "source": self.identity.source,
@@ -274,6 +276,9 @@ class ExportRecordState:
             "intent_at": _time_ms(self.intent_at),
             "status": self.status,
         }
+        if self.replaced:  # written only when there are some: older states stay as they were
+            data["replaced"] = list(self.replaced)
+        return data
 
     @classmethod
     def from_json(cls, name: str, data: Mapping[str, Any]) -> ExportRecordState:
@@ -291,6 +296,7 @@ class ExportRecordState:
             import_id=_id_or_none(data.get("import_id")),
             intent_at=_parse_time(data.get("intent_at")),
             status=_text_or_none(data.get("status"), "status"),
+            replaced=_ids(data.get("replaced", [])),
         )
 
 
@@ -417,6 +423,12 @@ def _text_or_none(value: Any, field: str) -> str | None:
 def _id_or_none(value: Any) -> str | None:
     """An ImportId as AWS writes it (a string), or none: `import_id: 5` is a damaged file."""
     return _text_or_none(value, "import_id")
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"replaced must be a list of task IDs, not {value!r}")
+    return tuple(value)
 
 
 def _flag(value: Any, field: str) -> bool:

@@ -387,3 +387,68 @@ def test_apply_wait_follows_an_export_batch_by_batch_to_its_end(
     code, _, _ = invoke(["apply", folder, *common, "--wait", "--wait-timeout", "1",
                          *FAST_APPLY], capsys)  # fmt: skip
     assert code == 4  # stopped waiting, with work left; the next run follows it
+
+
+def test_a_failed_export_whose_gaps_cannot_be_counted_is_redone_only_with_replace(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+    import shlex
+
+    cloudtrail = clean_sandbox.client("cloudtrail")
+    filled = start(cloudtrail, StartEventTime=datetime(2026, 1, 5, tzinfo=UTC),
+                   EndEventTime=datetime(2026, 1, 6, 23, 59, tzinfo=UTC))  # fmt: skip
+    assert wait_finished(cloudtrail, filled["ImportId"])["ImportStatus"] == "COMPLETED"
+    held = clean_sandbox.stats()[seed.MANAGEMENT_STORE_ARN]["events_ingested"]
+    clean_sandbox.config(export_failing_days=["2026-01-06"])
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "exports.yaml").write_text(
+        f"version: 1\nexports:\n  - name: cw-two\n    source: {seed.MANAGEMENT_STORE_ARN}\n"
+        f"    role_arn: {seed.ROLE_ARN}\n    start_event_time: 2026-01-05T00:00:00Z\n"
+        "    end_event_time: 2026-01-06T23:59:59.999Z\n"
+    )
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    assert invoke(["apply", str(folder), *common, *FAST_APPLY], capsys)[0] == 0
+    (first,) = tasks(clean_sandbox)
+    assert first["importStatus"] == "FAILED"
+    copied_once = log_group(clean_sandbox)["events_copied"]  # the 5th made it, the 6th not
+    assert 0 < copied_once < held
+    clean_sandbox.config(export_failing_days=[], denied_actions=["logs:StartQuery"])
+
+    # The log group cannot be counted: no fill is proposed; --replace is named as the way.
+    code, out, _ = invoke(["plan", str(folder), "--json", *common], capsys)
+    (action,) = json.loads(out)["actions"]
+    assert action["action"] == "attention" and "could not be counted" in action["reason"]
+    assert "logs:StartQuery" in action["reason"]  # why, in the words AWS gave
+    hint = re.search(r"(reconcile apply [^(]*--replace cw-two)", action["reason"])
+    assert hint is not None, action["reason"]
+    code, _, _ = invoke(["apply", str(folder), *common, *FAST_APPLY], capsys)
+    assert code == 3 and len(tasks(clean_sandbox)) == 1  # without --replace: nothing starts
+
+    # The plan with --replace says what it copies twice (estimated from the bytes copied).
+    code, out, _ = invoke(["plan", str(folder), "--json", "--replace", "cw-two", *common], capsys)
+    (action,) = json.loads(out)["actions"]
+    assert action["action"] == "replace" and "copied a second time" in action["reason"]
+    assert first["importId"] in action["reason"]
+    # Followed as printed, the hint starts exactly one new task over the whole range.
+    argv = shlex.split(hint.group(1))[1:]
+    code, out, err = invoke([*argv, *common, "--wait", *FAST_APPLY], capsys)
+    assert code == 0, out + err
+    after = {t["importId"]: t["importStatus"] for t in tasks(clean_sandbox)}
+    assert len(after) == 2 and after[first["importId"]] == "FAILED"
+    record = LocalStateStore(tmp_path / "s.json").read().exports["cw-two"]
+    assert record.replaced == (first["importId"],) and after[record.import_id] == "COMPLETED"
+    copied = log_group(clean_sandbox)
+    # every event of the range once more; twice: exactly what the old task had copied
+    assert copied_once < copied["distinct_event_ids"] <= held
+    assert copied["duplicate_events"] == copied_once
+    assert copied["events_copied"] == copied["distinct_event_ids"] + copied_once
+
+    # Done: later runs neither replace again nor adopt the old task; --replace is spent.
+    for extra in ([], ["--replace", "cw-two"]):
+        code, out, _ = invoke(["plan", str(folder), "--json", *extra, *common], capsys)
+        (action,) = json.loads(out)["actions"]
+        assert action["action"] == "noop" and action["import_id"] == record.import_id
+    assert invoke(["apply", str(folder), *common, *FAST_APPLY], capsys)[0] == 0
+    assert len(tasks(clean_sandbox)) == 2
