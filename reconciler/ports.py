@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from reconciler.observed import Failure, ObservedImport
 from reconciler.observed_exports import ObservedBatch, ObservedExport
@@ -119,6 +119,15 @@ class RoleFacts:
 
 
 @dataclass(frozen=True)
+class RolePolicies:
+    """A role's own permission policies: inline ones and the attached managed ones' default
+    versions, as JSON documents, with their names (for messages)."""
+
+    names: tuple[str, ...]
+    documents: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class S3Object:
     key: str
     size: int
@@ -141,6 +150,7 @@ class PreflightReader(Protocol):
     def event_data_store(self, region: str, arn: str) -> StoreFacts: ...
     def bucket(self, name: str) -> BucketFacts: ...
     def role(self, arn: str) -> RoleFacts: ...
+    def role_policies(self, arn: str) -> RolePolicies: ...
     def management_account(self) -> str | None: ...
     def list_objects(
         self, bucket: str, region: str, prefix: str, *, delimiter: bool, start_after: str | None

@@ -241,6 +241,10 @@ CASES.update({
         [export()], [("cw-jan", "pending")],
         tasks=[task("t1", "FAILED", created=INTENT_YOUNG + timedelta(seconds=1))],
         records=[record(intent_at=INTENT_YOUNG, replaced=("t1",))]),
+    "a replacement's lost answer: the new task (same range, created since) is adopted": Case(
+        [export()], [("cw-jan", "adopt")],
+        tasks=[FAILED_T1, task("t2", "IN_PROGRESS", created=INTENT_YOUNG)],
+        records=[record(intent_at=INTENT_YOUNG, replaced=("t1",))], words="t2"),
     "a replacement's intent that never reached AWS: create, the replaced task excused": Case(
         [export()], [("cw-jan", "create")], tasks=[FAILED_T1],
         records=[record(intent_at=INTENT_OLD, replaced=("t1",))]),
@@ -302,6 +306,15 @@ def test_a_failed_task_shows_its_failed_batches_and_the_export_identity() -> Non
     )
 
 
+# The role AWS documents for CreateImportTask, as a team would write it.
+GOOD_ROLE_POLICY = [
+    {"Effect": "Allow", "Action": "cloudtrail:GetEventDataStoreData", "Resource": STORE},
+    {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream"],
+     "Resource": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:aws/cloudtrail/{STORE_ID}:*"},
+    {"Effect": "Allow", "Action": "logs:PutResourcePolicy", "Resource": "*"},
+]  # fmt: skip
+
+
 def store_facts(**changes: Any) -> Any:
     from reconciler.ports import StoreFacts
 
@@ -315,23 +328,34 @@ def store_facts(**changes: Any) -> Any:
 
 
 @pytest.mark.parametrize(
-    ("spec", "store", "role", "codes"),
+    ("spec", "store", "role", "codes", "policies"),
     [
-        (export(), store_facts(), True, []),
+        (export(), store_facts(), True, [], None),
         (export(window=(datetime(2022, 12, 31, tzinfo=UTC), JAN[1])), store_facts(), True,
-         ["export-before-2023"]),
-        (export(), store_facts(retention_days=90), True, ["export-outside-retention"]),
-        (export(), store_facts(status="PENDING_DELETION"), True, ["export-store-not-ready"]),
+         ["export-before-2023"], None),
+        (export(), store_facts(retention_days=90), True, ["export-outside-retention"], None),
+        (export(), store_facts(status="PENDING_DELETION"), True, ["export-store-not-ready"], None),
         (export(), store_facts(status="STOPPED_INGESTION", kms_key_id="k1"), True,
-         ["store-kms-key"]),
-        (export(), "missing", True, ["store-not-found"]),
-        (export(), store_facts(), False, ["role-not-trusted"]),
-        (export(), store_facts(), "missing", ["role-not-found"]),
-        (export(), "denied", "denied", ["preflight-access-denied", "preflight-access-denied"]),
+         ["store-kms-key"], None),
+        (export(), "missing", True, ["store-not-found"], None),
+        (export(), store_facts(), False, ["role-not-trusted"], None),
+        (export(), store_facts(), "missing", ["role-not-found"], None),
+        (export(), "denied", "denied", ["preflight-access-denied"] * 2, None),
+        (export(), store_facts(), True, ["export-role-permissions"], []),
+        (export(), store_facts(), True, ["export-role-permissions"],
+         [{"Effect": "Allow", "Action": "cloudtrail:GetEventDataStoreData", "Resource": STORE}]),
+        (export(), store_facts(), True, [], [{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
+        (export(), store_facts(), True, ["export-role-permissions"],
+         [{"Effect": "Allow", "Action": "*", "Resource": "*"},
+          {"Effect": "Deny", "Action": "logs:PutResourcePolicy", "Resource": "*"}]),
+        (export(), store_facts(), True, [], GOOD_ROLE_POLICY),
+        (export(), store_facts(), True, ["preflight-access-denied"], "denied"),
     ],
 )  # fmt: skip
-def test_export_preflight(spec: ExportSpec, store: Any, role: Any, codes: list[str]) -> None:
-    from reconciler.ports import NotFound, RoleFacts, Unreadable
+def test_export_preflight(
+    spec: ExportSpec, store: Any, role: Any, codes: list[str], policies: Any
+) -> None:
+    from reconciler.ports import NotFound, RoleFacts, RolePolicies, Unreadable
     from reconciler.preflight.export_checks import export_findings
 
     def answer(value: Any, facts: Any) -> Any:
@@ -342,7 +366,11 @@ def test_export_preflight(spec: ExportSpec, store: Any, role: Any, codes: list[s
         return facts
 
     role_answer = answer(role, RoleFacts(ROLE, trusts_cloudtrail=role is True))
-    found = export_findings(spec, answer(store, store), role_answer, NOW)
+    read = None
+    if policies is not None:
+        statements = policies if isinstance(policies, list) else []
+        read = answer(policies, RolePolicies(("inline p",), ({"Statement": statements},)))
+    found = export_findings(spec, answer(store, store), role_answer, NOW, read)
     assert [f.code for f in found] == codes
 
 

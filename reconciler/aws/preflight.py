@@ -9,7 +9,7 @@ only AWS's own "does not exist" codes raise `NotFound`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -21,6 +21,7 @@ from reconciler.ports import (
     ListPage,
     NotFound,
     RoleFacts,
+    RolePolicies,
     S3Object,
     StoreFacts,
     Unreadable,
@@ -131,6 +132,40 @@ class PreflightCalls:
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             raise Unreadable(f"the role's trust policy could not be read ({exc})") from None
 
+    def role_policies(self, arn: str) -> RolePolicies:
+        """The role's inline policies (ListRolePolicies, GetRolePolicy) and its attached
+        managed ones at their default version (ListAttachedRolePolicies, GetPolicy,
+        GetPolicyVersion). botocore hands the documents over as JSON already."""
+        iam = self.factory.client("iam", "us-east-1")
+        role = arn.rsplit("/", 1)[-1]
+        missing = frozenset({"NoSuchEntity", "NoSuchEntityException"})
+        names: list[str] = []
+        documents: list[Mapping[str, Any]] = []
+        self._count("ListRolePolicies")
+        for page in _pages(iam, "list_role_policies", "iam:ListRolePolicies", missing, role):
+            for name in page.get("PolicyNames", []):
+                self._count("GetRolePolicy")
+                read = partial(iam.get_role_policy, RoleName=role, PolicyName=name)
+                item = _asked("GetRolePolicy", "iam:GetRolePolicy", missing, read)
+                names.append(f"inline {name}")
+                documents.append(_document(item.get("PolicyDocument")))
+        self._count("ListAttachedRolePolicies")
+        listing = "list_attached_role_policies"
+        for page in _pages(iam, listing, "iam:ListAttachedRolePolicies", missing, role):
+            for attached in page.get("AttachedPolicies", []):
+                policy_arn = attached["PolicyArn"]
+                self._count("GetPolicy")
+                policy = _asked("GetPolicy", "iam:GetPolicy", missing,
+                                partial(iam.get_policy, PolicyArn=policy_arn))  # fmt: skip
+                version = policy.get("Policy", {}).get("DefaultVersionId")
+                self._count("GetPolicyVersion")
+                item = _asked("GetPolicyVersion", "iam:GetPolicyVersion", missing,
+                              partial(iam.get_policy_version, PolicyArn=policy_arn,
+                                      VersionId=version))  # fmt: skip
+                names.append(f"attached {attached.get('PolicyName', policy_arn)}")
+                documents.append(_document(item.get("PolicyVersion", {}).get("Document")))
+        return RolePolicies(tuple(names), tuple(documents))
+
     def management_account(self) -> str | None:
         client = self.factory.client("organizations", "us-east-1")
         self._count("DescribeOrganization")
@@ -191,6 +226,29 @@ def _holds_trail_events(selectors: list[dict[str, Any]]) -> bool:
             if field.get("Field") == "eventCategory":
                 named.update(field.get("Equals", []))
     return not named or bool(named & TRAIL_CATEGORIES)
+
+
+def _pages(
+    iam: Any, operation: str, permission: str, missing: frozenset[str], role: str
+) -> Iterator[dict[str, Any]]:
+    """Every page of an IAM listing of the role's policies (Marker/IsTruncated)."""
+    marker: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"RoleName": role}
+        if marker:
+            kwargs["Marker"] = marker
+        page = _asked(operation, permission, missing, partial(getattr(iam, operation), **kwargs))
+        yield page
+        marker = page.get("Marker")
+        if not page.get("IsTruncated") or not marker:
+            return
+
+
+def _document(value: Any) -> Mapping[str, Any]:
+    """A policy document as JSON (botocore decodes them; a raw answer is URL-encoded)."""
+    if isinstance(value, str):
+        value = json.loads(unquote(value))
+    return value if isinstance(value, Mapping) else {}
 
 
 def trust_of(arn: str, document: Any) -> RoleFacts:

@@ -32,6 +32,7 @@ EXPORT_OUTSIDE_RETENTION = "export-outside-retention"
 EXPORT_BEFORE_2023 = "export-before-2023"
 EXPORT_STORE_NOT_READY = "export-store-not-ready"
 EXPORT_ESTIMATE = "export-estimate"
+EXPORT_ROLE_PERMISSIONS = "export-role-permissions"
 
 # code -> (severity, one line for README and `validate --online --help`)
 CODES: dict[str, tuple[str, str]] = {
@@ -49,6 +50,12 @@ CODES: dict[str, tuple[str, str]] = {
         "info",
         "what an export would copy: events from the imports that filled its store, their size "
         "and the Infrequent Access ingestion price",
+    ),
+    EXPORT_ROLE_PERMISSIONS: (
+        "warning",
+        "the export role's own policies grant no cloudtrail:GetEventDataStoreData on the store, "
+        "or none of logs:CreateLogGroup, CreateLogStream, PutResourcePolicy (or deny one): the "
+        "task would fail after it started",
     ),
     EXPORT_STORE_NOT_READY: (
         "error",
@@ -132,6 +139,12 @@ CODES: dict[str, tuple[str, str]] = {
 NEVER_IGNORED = frozenset({OVERLAPS_EXISTING_IMPORT, OVER_BUDGET})
 # Exports have no `preflight.ignore` (yet): their codes are not offered to imports either.
 EXPORT_ONLY = frozenset(
-    {EXPORT_OUTSIDE_RETENTION, EXPORT_BEFORE_2023, EXPORT_STORE_NOT_READY, EXPORT_ESTIMATE}
+    {
+        EXPORT_OUTSIDE_RETENTION,
+        EXPORT_BEFORE_2023,
+        EXPORT_STORE_NOT_READY,
+        EXPORT_ESTIMATE,
+        EXPORT_ROLE_PERMISSIONS,
+    }
 )
 IGNORABLE = frozenset(CODES) - NEVER_IGNORED - EXPORT_ONLY

@@ -3,6 +3,8 @@
 The range must lie inside the store's retention and not before 2023 (AWS's migration guide);
 the store must be ENABLED or STOPPED_INGESTION; the role must exist and trust
 cloudtrail.amazonaws.com; a store with a KMS key needs kms:Decrypt and kms:GenerateDataKey.
+The role's own policies are read where they can be, for the permissions AWS documents for the
+task (a warning when none grants one: policies can grant in ways a reading cannot see).
 Answers AWS would not give become warnings, never guesses. Facts come through the same
 `PreflightReader` port imports use, each asked once per store and role.
 """
@@ -14,24 +16,41 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
-from reconciler.exportspec import ExportSpec
+from reconciler.exportspec import ExportSpec, log_group_arn
 from reconciler.fields import format_time_ms
 from reconciler.findings import Finding, Severity
-from reconciler.ports import NotFound, PreflightReader, RoleFacts, StoreFacts, Unreadable
+from reconciler.ports import (
+    NotFound,
+    PreflightReader,
+    RoleFacts,
+    RolePolicies,
+    StoreFacts,
+    Unreadable,
+)
 from reconciler.preflight import codes
 from reconciler.preflight.checks import unreadable
 from reconciler.preflight.gather import Answer, _ask
+from reconciler.preflight.policy_grants import Grant, grant
 
 T = TypeVar("T")
 EARLIEST = datetime(2023, 1, 1, tzinfo=UTC)
 EXPORTABLE = ("ENABLED", "STOPPED_INGESTION")
 
 
+# What AWS documents the import role needs (CreateImportTask), besides KMS for a keyed store.
+LOGS_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutResourcePolicy")
+
+
 def export_findings(
-    spec: ExportSpec, store: Answer[StoreFacts], role: Answer[RoleFacts] | None, now: datetime
+    spec: ExportSpec,
+    store: Answer[StoreFacts],
+    role: Answer[RoleFacts] | None,
+    now: datetime,
+    policies: Answer[RolePolicies] | None = None,
 ) -> list[Finding]:
     """Pure: the findings for one export from the answers about its store and role (`role`
-    None: the entry names none, being pinned to an existing task)."""
+    None: the entry names none, being pinned to an existing task; `policies` None: not
+    read, the role being missing or untrusted already)."""
     found: list[Finding] = []
     if spec.start is not None and spec.start < EARLIEST:
         found.append(
@@ -46,7 +65,47 @@ def export_findings(
     found += _store(spec, store, now)
     if role is not None:
         found += _role(spec, role)
+    if policies is not None:
+        found += _permissions(spec, policies)
     return found
+
+
+def _permissions(spec: ExportSpec, policies: Answer[RolePolicies]) -> list[Finding]:
+    if isinstance(policies, Unreadable):
+        return [unreadable(f"the policies of the role {spec.role_arn}", policies)]
+    if isinstance(policies, NotFound):
+        return []  # the role vanished between two reads: the next plan says so
+    group = log_group_arn(spec.source)
+    # Spellings of the resources IAM may match: log-group ARNs are written with and without
+    # `:*`; PutResourcePolicy takes no resource but `*`.
+    wanted = [("cloudtrail:GetEventDataStoreData", [spec.source])] + [
+        (action, [group, f"{group}:*", f"{group}:log-stream:*", "*"]) for action in LOGS_ACTIONS
+    ]
+    absent, denied = [], []
+    for action, resources in wanted:
+        verdict = grant(policies.documents, action, resources)
+        if verdict is Grant.DENIED:
+            denied.append(action)
+        elif verdict is Grant.ABSENT:
+            absent.append(action)
+    if not absent and not denied:
+        return []
+    read = ", ".join(policies.names) if policies.names else "none"
+    said = []
+    if absent:
+        said.append(f"grant no {', '.join(absent)}")
+    if denied:
+        said.append(f"deny {', '.join(denied)}")
+    return [
+        Finding(
+            codes.EXPORT_ROLE_PERMISSIONS,
+            Severity.WARNING,
+            f"the policies of {spec.role_arn} ({read}) {' and '.join(said)} for this export; "
+            "the task would start and then fail. (Only the role's own policies were read.)",
+            f"Allow the role cloudtrail:GetEventDataStoreData on {spec.source} and "
+            f'{", ".join(LOGS_ACTIONS)} on {group}:* (PutResourcePolicy on "*").',
+        )
+    ]
 
 
 def _store(spec: ExportSpec, store: Answer[StoreFacts], now: datetime) -> list[Finding]:
@@ -145,8 +204,13 @@ def gather_export_findings(
         reader = reader_for(spec.account)
         store_key = ("store", spec.account, spec.source)
         store = once(store_key, partial(reader.event_data_store, spec.region, spec.source))
-        role = None
+        role = policies = None
         if spec.role_arn is not None:
             role = once(("role", spec.account, spec.role_arn), partial(reader.role, spec.role_arn))
-        found[spec.name] = tuple(export_findings(spec, store, role, now))
+            if isinstance(role, RoleFacts) and role.trusts_cloudtrail:
+                policies = once(
+                    ("policies", spec.account, spec.role_arn),
+                    partial(reader.role_policies, spec.role_arn),
+                )
+        found[spec.name] = tuple(export_findings(spec, store, role, now, policies))
     return found

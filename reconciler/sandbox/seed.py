@@ -53,6 +53,30 @@ TRUST_POLICY = {
         }
     ],
 }
+# What the role may do, as AWS documents it for imports (read the bucket) and for export tasks
+# (read the stores, make the log group): preflight reads it, and a demo role should be right.
+ROLE_POLICY_NAME = "reconcile-demo-permissions"
+ROLE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:ListBucket", "s3:GetBucketAcl"],
+            "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": "cloudtrail:GetEventDataStoreData",
+            "Resource": f"arn:aws:cloudtrail:*:{ACCOUNT}:eventdatastore/*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream"],
+            "Resource": f"arn:aws:logs:*:{ACCOUNT}:log-group:aws/cloudtrail/*",
+        },
+        {"Effect": "Allow", "Action": "logs:PutResourcePolicy", "Resource": "*"},
+    ],
+}
 CONFIG_SELECTORS = [
     {
         "Name": "Config items",
@@ -99,6 +123,7 @@ def seed() -> None:
     iam = iam_backends[ACCOUNT]["aws"]
     if not any(role.name == ROLE_NAME for role in iam.roles.values()):
         iam.create_role(ROLE_NAME, json.dumps(TRUST_POLICY), "/", None, "reconcile demo", [], None)
+        iam.put_role_policy(ROLE_NAME, ROLE_POLICY_NAME, json.dumps(ROLE_POLICY))
     for region, name, selectors in _STORES:
         lake = lake_backends[ACCOUNT][region]
         if store_arn(ACCOUNT, region, name) not in lake.stores:

@@ -452,3 +452,49 @@ def test_a_failed_export_whose_gaps_cannot_be_counted_is_redone_only_with_replac
         assert action["action"] == "noop" and action["import_id"] == record.import_id
     assert invoke(["apply", str(folder), *common, *FAST_APPLY], capsys)[0] == 0
     assert len(tasks(clean_sandbox)) == 2
+
+
+def test_export_preflight_reads_the_roles_own_policies_where_it_can(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reconciler.sandbox.seed import TRUST_POLICY
+
+    iam = clean_sandbox.client("iam")
+    iam.create_role(RoleName="trust-only", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))
+    managed = iam.create_policy(PolicyName="read-stores", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "cloudtrail:Get*", "Resource": "*"}],
+    }))["Policy"]["Arn"]  # fmt: skip
+    iam.create_role(RoleName="half", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))
+    iam.attach_role_policy(RoleName="half", PolicyArn=managed)
+    fill_jan_05(clean_sandbox)
+    folder = tmp_path / "m"
+    folder.mkdir()
+    rows = [("cw-good", seed.ROLE_ARN), ("cw-bare", f"arn:aws:iam::{seed.ACCOUNT}:role/trust-only"),
+            ("cw-half", f"arn:aws:iam::{seed.ACCOUNT}:role/half")]  # fmt: skip
+    entries = "".join(
+        f"  - {{name: {name}, source: {seed.MANAGEMENT_STORE_ARN}, role_arn: '{role}', "
+        f"start_event_time: '2026-01-05T0{i}:00:00Z', end_event_time: '2026-01-05T0{i}:59:59Z'}}\n"
+        for i, (name, role) in enumerate(rows, start=1)
+    )
+    (folder / "exports.yaml").write_text(f"version: 1\nexports:\n{entries}")
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+
+    def findings() -> dict[str, dict[str, str]]:
+        code, out, err = invoke(["plan", str(folder), "--json", *common], capsys)
+        assert code == 0, err
+        actions = json.loads(out)["actions"]
+        return {a["name"]: {f["code"]: f["message"] for f in a.get("findings", [])}
+                for a in actions}  # fmt: skip
+
+    seen = findings()
+    assert "export-role-permissions" not in seen["cw-good"]  # the seeded role is right
+    bare = seen["cw-bare"]["export-role-permissions"]
+    assert "(none)" in bare and "cloudtrail:GetEventDataStoreData" in bare
+    half = seen["cw-half"]["export-role-permissions"]
+    assert "attached read-stores" in half and "logs:CreateLogGroup" in half
+    assert "cloudtrail:GetEventDataStoreData" not in half.split("for this export")[0]
+
+    clean_sandbox.config(denied_actions=["iam:ListRolePolicies"])
+    seen = findings()
+    assert "iam:ListRolePolicies" in seen["cw-good"]["preflight-access-denied"]
