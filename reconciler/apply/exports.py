@@ -7,7 +7,8 @@ CreateImportTask has no client token, so (DESIGN.md, "Apply safety", for exports
 - the call is never retried; an answer lost (5xx, timeout) leaves the intent, and the next
   plan settles it by proof (plan/exports.py), never by time alone.
 Apply starts what the plan shows as `create` (at most AWS's 3 active tasks per account, as
-planned) and exits; queued exports start in a later run, once what they wait for is done.
+planned); without --wait, queued exports start in a later run, once what they wait for is
+done; with --wait, apply/run.py plans them again after each round and starts them then.
 """
 
 from __future__ import annotations

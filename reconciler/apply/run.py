@@ -146,7 +146,13 @@ def run_apply(
         applier = Applier(without_exports(saved), keeper, connector, options, events, stop)
         result = applier.run()
         if any(action.kind == "export" for action in saved.plan.actions):
-            result = _run_exports(saved, result, keeper, connector, events, stop, options)
+
+            def replan(document: StateDocument) -> SavedPlan:
+                return plan_and_observed(replace(request.plan, exports=True), document, connector)[
+                    0
+                ]
+
+            result = _run_exports(saved, result, keeper, connector, events, stop, options, replan)
         return result
 
 
@@ -158,9 +164,13 @@ def _run_exports(
     events: ApplyEvents,
     stop: threading.Event,
     options: ApplyOptions,
+    replan: Callable[[StateDocument], SavedPlan] | None = None,
 ) -> ApplyResult:
     """The exports' step, after the imports' (the plan made them wait for those): their
-    outcomes join the result as the imports' do."""
+    outcomes join the result as the imports' do. With --wait, the exports it started are
+    followed to their end, and then the exports are planned again (level-triggered, as the
+    imports' queues are): one the plan showed as starting (create, replace, queued, pending)
+    that may start now starts, until none is left that may."""
     shown = [action for action in saved.plan.actions if action.kind == "export"]
     scope = Scope(saved.scope or ("",), saved.shard)
     exporter = ExportApplier(
@@ -178,6 +188,11 @@ def _run_exports(
     )
     steps = exporter.run(shown)
     if options.wait and not stop.is_set():
+        may_start = {
+            a.name
+            for a in shown
+            if a.action in (ActionKind.CREATE, ActionKind.REPLACE, *_WAITING_TO_START)
+        }
         followed = [
             a.name
             for a in shown
@@ -185,16 +200,22 @@ def _run_exports(
             or a.action is ActionKind.RUNNING
         ]
         deadline = time.monotonic() + options.wait_timeout if options.wait_timeout else None
-        ended = exporter.follow(followed, options.poll_interval, deadline)
-        if set(followed) - set(ended) and not stop.is_set():
-            result = replace(result, timed_out=True)  # exit 4: the rest still runs
-        for name, status in ended.items():
-            before = steps.get(name)
-            text = f"{before.outcome}; ended {status}" if before else f"ended {status}"
-            kind = before.kind if before else ApplyOutcome.RECORDED
-            steps[name] = ExportStep(
-                text, ApplyOutcome.ATTENTION if status != "COMPLETED" else kind
-            )
+        while True:
+            ended = exporter.follow(followed, options.poll_interval, deadline)
+            if set(followed) - set(ended) and not stop.is_set():
+                result = replace(result, timed_out=True)  # exit 4: the rest still runs
+            for name, status in ended.items():
+                before = steps.get(name)
+                text = f"{before.outcome}; ended {status}" if before else f"ended {status}"
+                kind = before.kind if before else ApplyOutcome.RECORDED
+                steps[name] = ExportStep(
+                    text, ApplyOutcome.ATTENTION if status != "COMPLETED" else kind
+                )
+            if replan is None or stop.is_set() or result.timed_out:
+                break
+            followed = _start_what_may_now(exporter, replan(keeper.document), may_start, steps)
+            if not followed:
+                break
     done = [
         replace(a, outcome=steps[a.name].outcome if a.name in steps else "nothing to do")
         for a in shown
@@ -205,6 +226,35 @@ def _run_exports(
     attention = result.attention | {a.name for a in shown if a.action is ActionKind.ATTENTION}
     plan = replace(result.plan, actions=(*result.plan.actions, *done))
     return replace(result, plan=plan, kinds=kinds, errors=errors, attention=attention)
+
+
+# Shown as waiting: with --wait they may start in this run once what held them is done.
+_WAITING_TO_START = (ActionKind.QUEUED, ActionKind.PENDING)
+
+
+def _start_what_may_now(
+    exporter: ExportApplier,
+    fresh: SavedPlan,
+    may_start: set[str],
+    steps: dict[str, ExportStep],
+) -> list[str]:
+    """The exports planned again from a fresh look: those shown as starting that may start
+    now and have not started in this run, started; the names that did."""
+    ready = [
+        a
+        for a in fresh.plan.actions
+        if a.kind == "export"
+        and a.action in (ActionKind.CREATE, ActionKind.REPLACE)
+        and a.name in may_start
+        and not (a.name in steps and steps[a.name].kind is ApplyOutcome.STARTED)
+    ]
+    if not ready:
+        return []
+    exporter.observed = fresh.export_observation or ExportObservation()
+    exporter.import_actions = [a for a in fresh.plan.actions if a.kind == "import"]
+    started = exporter.run(ready)
+    steps.update(started)
+    return [name for name, step in started.items() if step.kind is ApplyOutcome.STARTED]
 
 
 def stale_reasons(saved: SavedPlan, state: StateDocument, observed_ids: Iterable[str]) -> list[str]:

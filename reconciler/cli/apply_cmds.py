@@ -198,7 +198,12 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     "apply says what changed and applies the plan as reviewed, as terraform does).",
 )
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--wait", is_flag=True, help="Wait for imports, starting queued ones in turn.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Wait for imports and exports, starting queued ones in turn (exports once the imports"
+    " into their store are in).",
+)
 @click.option(
     "--wait-timeout",
     type=FiniteFloat(0, defaults.MAX_WAIT_TIMEOUT_SECONDS),

@@ -76,9 +76,10 @@ def test_an_export_waits_for_its_import_then_is_created_once(
     store_id = seed.MANAGEMENT_STORE_ARN.rsplit("/", 1)[1]
     assert shown["destination"].endswith(f":log-group:aws/cloudtrail/{store_id}")
 
-    code, _, err = invoke(["apply", folder, *common, "--no-color", "--wait", *FAST_APPLY], capsys)
+    code, _, err = invoke(["apply", folder, *common, "--no-color", "--wait", "--target", "jan-05",
+                           *FAST_APPLY], capsys)  # fmt: skip
     assert code == 0, err
-    assert tasks(clean_sandbox) == []  # it was queued when this run's plan was made
+    assert tasks(clean_sandbox) == []  # the import alone
     code, out, _ = invoke(["plan", folder, "--json", *common], capsys)
     shown = json.loads(out)["actions"][-1]
     assert shown["action"] == "create"
@@ -498,3 +499,49 @@ def test_export_preflight_reads_the_roles_own_policies_where_it_can(
     clean_sandbox.config(denied_actions=["iam:ListRolePolicies"])
     seen = findings()
     assert "iam:ListRolePolicies" in seen["cw-good"]["preflight-access-denied"]
+
+
+def test_apply_wait_starts_queued_exports_once_what_held_them_is_done(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One `apply --wait` makes the whole journey: the import, then the export queued behind
+    it; and of four more exports of one account, the fourth once AWS's 3 active have ended."""
+    folder = day_manifest(tmp_path / "m", {"jan-05": ("east", 5)})
+    days = ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09", "2026-01-10"]
+    entries = "".join(
+        f"  - {{name: cw-{day}, source: {seed.MANAGEMENT_STORE_ARN}, role_arn: '{seed.ROLE_ARN}', "
+        f"start_event_time: '{day}T00:00:00Z', end_event_time: '{day}T23:59:59.999Z'}}\n"
+        for day in days
+    )
+    manifest = Path(folder) / "imports.yaml"
+    manifest.write_text(manifest.read_text() + "exports:\n" + entries)
+    clean_sandbox.config(export_batch_seconds=0.3)  # each task stays active a moment
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", clean_sandbox.endpoint_url]
+    code, out, _ = invoke(["plan", folder, "--json", *common], capsys)
+    shown = {a["name"]: (a["action"], a.get("blocked_by")) for a in json.loads(out)["actions"]}
+    assert shown["cw-2026-01-05"] == ("queued", "jan-05")  # behind the import of its day
+    assert shown["cw-2026-01-06"] == ("queued", "jan-05")  # (file times are not event times)
+    assert [shown[f"cw-{day}"][0] for day in days[2:]] == ["create"] * 3 + ["queued"]  # 3 active
+
+    code, out, err = invoke(["apply", folder, *common, "--no-color", "--wait", *FAST_APPLY],
+                            capsys)  # fmt: skip
+    assert code == 0, out + err
+    found = tasks(clean_sandbox)
+    assert len(found) == 6 and {t["importStatus"] for t in found} == {"COMPLETED"}
+    state = LocalStateStore(tmp_path / "s.json").read()
+    assert state.imports["jan-05"].status == "COMPLETED"
+    assert {name: r.status for name, r in state.exports.items()} == {
+        f"cw-{day}": "COMPLETED" for day in days
+    }
+    # what the import brought in, every event of the exported days, was copied once
+    from reconciler.sandbox.backend import lake_backends
+
+    store = lake_backends[seed.ACCOUNT]["us-east-1"].stores[seed.MANAGEMENT_STORE_ARN]
+    first = datetime(2026, 1, 5, tzinfo=UTC).timestamp() * 1000
+    last = datetime(2026, 1, 11, tzinfo=UTC).timestamp() * 1000
+    in_range = sum(first <= event.time_ms < last for event in store.held.values())
+    copied = log_group(clean_sandbox)
+    assert copied["duplicate_events"] == 0
+    assert copied["events_copied"] == in_range > 0
+    code, out, _ = invoke(["plan", folder, "--json", "--detailed-exitcode", *common], capsys)
+    assert code == 0  # nothing left to do
