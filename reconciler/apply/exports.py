@@ -128,6 +128,7 @@ class ExportApplier:
                 self._set(replace(record, status=task.status))
             if not waiting or (deadline is not None and time.monotonic() >= deadline):
                 return ended
+            crash_point("export_waiting")  # a kill while tasks copy: the rerun only follows
             self.stop.wait(poll_interval)
         return ended
 
@@ -160,7 +161,10 @@ class ExportApplier:
         if spec is None:
             return None
         if action.action in (ActionKind.ADOPT, ActionKind.RENAME):
-            record = self._record(spec, import_id=action.import_id)
+            seen = self.observed.tasks.get(action.import_id or "")
+            record = self._record(
+                spec, import_id=action.import_id, status=seen.status if seen else None
+            )
 
             def adopt(records: dict[str, ExportRecordState]) -> None:
                 nonlocal record
@@ -179,6 +183,13 @@ class ExportApplier:
             return self._create(spec, action.action)
         self._refresh(action)
         return None
+
+    def record_only(self, actions: Sequence[Action]) -> None:
+        """Nothing to change: only write down the statuses AWS reports of known tasks, so
+        state does not keep a stale IN_PROGRESS (as imports' record_only does)."""
+        for action in actions:
+            if action.kind == "export" and action.action is not ActionKind.FORGET:
+                self._refresh(action)
 
     def _refresh(self, action: Action) -> None:
         """Write down the status AWS reports of a known task (state is a cache of it)."""

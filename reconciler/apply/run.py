@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from reconciler import defaults
 from reconciler.apply.exports import ExportApplier, ExportStep
 from reconciler.apply.runner import Applier
-from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult
+from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult, SilentEvents
 from reconciler.errors import ReconcileError
 from reconciler.gcpause import freeze_survivors
 from reconciler.observed import Observed
@@ -30,7 +30,7 @@ from reconciler.plan.make import PlanRequest, plan_and_observed, without_exports
 from reconciler.plan.observe import foreign_finished, observe, reachable
 from reconciler.plan.preflighted import startable
 from reconciler.plan.saved import SavedPlan, read_plan_file
-from reconciler.plan.types import SHOWN_STARTING, ActionKind, Plan
+from reconciler.plan.types import SHOWN_STARTING, Action, ActionKind, Plan
 from reconciler.ports import Connector
 from reconciler.state.document import StateDocument
 from reconciler.state.keeper import StateKeeper
@@ -117,8 +117,11 @@ def run_apply(
             # it only writes down facts), so state does not keep a stale INITIALIZING.
             keeper = StateKeeper(store, state)
             keeper.remember_foreign(foreign_finished(observed, state))
-            quiet = Applier(saved, keeper, connector, options, None, stop)
+            quiet = Applier(without_exports(saved), keeper, connector, options, None, stop)
             quiet.record_only()
+            _exporter(saved, keeper, connector, SilentEvents(), stop, options).record_only(
+                saved.plan.actions
+            )
             return ApplyResult(
                 plan=saved.plan,
                 errors=[],
@@ -172,20 +175,7 @@ def _run_exports(
     imports' queues are): one the plan showed as starting (create, replace, queued, pending)
     that may start now starts, until none is left that may."""
     shown = [action for action in saved.plan.actions if action.kind == "export"]
-    scope = Scope(saved.scope or ("",), saved.shard)
-    exporter = ExportApplier(
-        saved.export_specs,
-        keeper,
-        connector,
-        events,
-        stop,
-        saved.export_observation or ExportObservation(),
-        result.plan.actions,
-        stop_removed=options.stop_removed,
-        covers=lambda account, manifest: scope.owns(account) and scope.covers(manifest),
-        grace=options.plan_options.grace,
-        replace=frozenset(saved.replace),
-    )
+    exporter = _exporter(saved, keeper, connector, events, stop, options, result.plan.actions)
     steps = exporter.run(shown)
     if options.wait and not stop.is_set():
         may_start = {
@@ -196,7 +186,7 @@ def _run_exports(
         followed = [
             a.name
             for a in shown
-            if (a.name in steps and steps[a.name].kind is ApplyOutcome.STARTED)
+            if (a.name in steps and steps[a.name].kind in _FOLLOWED)
             or a.action is ActionKind.RUNNING
         ]
         deadline = time.monotonic() + options.wait_timeout if options.wait_timeout else None
@@ -228,6 +218,34 @@ def _run_exports(
     return replace(result, plan=plan, kinds=kinds, errors=errors, attention=attention)
 
 
+def _exporter(
+    saved: SavedPlan,
+    keeper: StateKeeper,
+    connector: Connector,
+    events: ApplyEvents,
+    stop: threading.Event,
+    options: ApplyOptions,
+    import_actions: Sequence[Action] = (),
+) -> ExportApplier:
+    scope = Scope(saved.scope or ("",), saved.shard)
+    return ExportApplier(
+        saved.export_specs,
+        keeper,
+        connector,
+        events,
+        stop,
+        saved.export_observation or ExportObservation(),
+        import_actions,
+        stop_removed=options.stop_removed,
+        covers=lambda account, manifest: scope.owns(account) and scope.covers(manifest),
+        grace=options.plan_options.grace,
+        replace=frozenset(saved.replace),
+    )
+
+
+# With --wait: a task this run started or adopted is followed to its end (an adopted one may
+# still be copying: as for imports, --wait waits for it).
+_FOLLOWED = (ApplyOutcome.STARTED, ApplyOutcome.ADOPTED)
 # Shown as waiting: with --wait they may start in this run once what held them is done.
 _WAITING_TO_START = (ActionKind.QUEUED, ActionKind.PENDING)
 

@@ -26,6 +26,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,6 +62,9 @@ DESIRED: dict[str, Identity] = {
 }
 # Events each store holds once every desired import completed exactly once (seeded sandbox).
 EXPECTED_EVENTS = {MANAGEMENT: 3 * 480, WEST: 2880}
+ROLE = "arn:aws:iam::123456789012:role/reconcile-demo-import"
+# A task copies a day per batch; this long per batch, so --wait polls a task a few times.
+EXPORT_BATCH_SECONDS = 0.2
 
 # Imports finish in well under a second, yet slowly enough that --wait polls a few times.
 # Each import stays INITIALIZING long enough that apply's next look always sees it running,
@@ -95,12 +99,20 @@ CRASH_POINTS = (
 # -- the sandbox -------------------------------------------------------------------------------
 
 
+# An export the journey world desires: (source store ARN, start, end), times to the ms.
+ExportIdentityKey = tuple[str, datetime, datetime]
+
+
 class Lake:
-    """The sandbox seen from outside: its hooks over HTTP, and boto3 clients on it."""
+    """The sandbox seen from outside: its hooks over HTTP, and boto3 clients on it; and the
+    world the runs apply (`paths`: the examples' four imports, or a journey that also
+    exports both stores to CloudWatch Logs: `exports`, see `journey`)."""
 
     def __init__(self, endpoint_url: str) -> None:
         self.endpoint_url = endpoint_url
         self._clients: dict[str, Any] = {}
+        self.paths = EXAMPLES
+        self.exports: dict[str, ExportIdentityKey] = {}
 
     def hook(self, name: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -147,6 +159,63 @@ class Lake:
 
     def identities(self) -> Counter[Identity]:
         return Counter(identity_of(found) for found in self.imports())
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every CloudWatch Logs import task (exports) in both seeded Regions."""
+        import boto3
+        from botocore.config import Config
+
+        found = []
+        for region in REGIONS:
+            logs = boto3.client(
+                "logs", region_name=region, endpoint_url=self.endpoint_url,
+                aws_access_key_id="testing", aws_secret_access_key="testing",
+                config=Config(retries={"mode": "standard", "total_max_attempts": 30}),
+            )  # fmt: skip
+            found += logs.describe_import_tasks().get("imports", [])
+        return found
+
+    def task_identities(self) -> Counter[ExportIdentityKey]:
+        return Counter(task_identity(task) for task in self.tasks())
+
+
+def task_identity(task: dict[str, Any]) -> ExportIdentityKey:
+    window = task.get("importFilter") or {}
+    return (
+        task["importSourceArn"],
+        datetime.fromtimestamp(window["startEventTime"] / 1000, UTC),
+        datetime.fromtimestamp(window["endEventTime"] / 1000, UTC),
+    )
+
+
+def journey(lake: Lake, folder: Path) -> None:
+    """The examples' imports plus exports of both stores (S3 -> Lake -> CloudWatch): three
+    of the management store's days and the west store's three, four tasks of one account,
+    so one waits for a slot among AWS's 3 active tasks; all wait for the imports."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in Path(EXAMPLES).iterdir():
+        shutil.copy(source, folder / source.name)
+    wanted: dict[str, ExportIdentityKey] = {}
+    for day in (5, 6, 7):
+        start = datetime(2026, 1, day, tzinfo=UTC)
+        wanted[f"cw-management-{day:02d}"] = (MANAGEMENT, start, _last_ms(start, 1))
+    west = datetime(2026, 1, 5, tzinfo=UTC)
+    wanted["cw-west"] = (WEST, west, _last_ms(west, 3))
+    lines = ["version: 1", "exports:"]
+    for name, (source, start, end) in wanted.items():
+        lines.append(
+            f"  - {{name: {name}, source: {source}, role_arn: '{ROLE}', start_event_time: "
+            f"'{start:%Y-%m-%dT%H:%M:%SZ}', end_event_time: '{end:%Y-%m-%dT%H:%M:%S}.999Z'}}"
+        )
+    (folder / "exports.yaml").write_text("\n".join(lines) + "\n")
+    lake.paths, lake.exports = str(folder), wanted
+    lake.config(export_batch_seconds=EXPORT_BATCH_SECONDS)
+
+
+def _last_ms(start: datetime, days: int) -> datetime:
+    return start + timedelta(days=days) - timedelta(milliseconds=1)
 
 
 def identity_of(details: dict[str, Any]) -> Identity:
@@ -237,9 +306,11 @@ class Run:
         return f"{self.what}: rc={self.returncode} in {self.elapsed:.2f}s {' | '.join(tail)}"
 
 
-def apply_command(endpoint: str, state: Path | str, *extra: str) -> list[str]:
+def apply_command(
+    endpoint: str, state: Path | str, *extra: str, paths: str = EXAMPLES
+) -> list[str]:
     return [
-        sys.executable, "-m", "reconciler", "apply", EXAMPLES,
+        sys.executable, "-m", "reconciler", "apply", paths,
         "--endpoint-url", endpoint, "--state", str(state), "--auto-approve",
         "--poll-interval", "0.1", "--retry-backoff", "0", "--no-color", *extra,
     ]  # fmt: skip
@@ -298,6 +369,7 @@ def apply(
     crash_at: str | None = None,
     kill_after: float | None = None,
     timeout: float = 120,
+    paths: str = EXAMPLES,
 ) -> Run:
     env = child_env(RECONCILE_CRASH_AT=crash_at) if crash_at else child_env()
     what = "apply " + " ".join(extra)
@@ -307,7 +379,7 @@ def apply(
         what += f" [SIGKILL after {kill_after:.3f}s]"
     return run_child(
         what,
-        apply_command(endpoint, state, *extra),
+        apply_command(endpoint, state, *extra, paths=paths),
         env=env,
         kill_after=kill_after,
         anchor=Path(state) if kill_after is not None else None,
@@ -315,12 +387,14 @@ def apply(
     )
 
 
-def plan_actions(endpoint: str, state: Path | str) -> dict[str, dict[str, Any]]:
+def plan_actions(
+    endpoint: str, state: Path | str, paths: str = EXAMPLES
+) -> dict[str, dict[str, Any]]:
     """`reconcile plan --json`: each action by name (plan never writes state)."""
     run = run_child(
         "plan --json",
         [
-            sys.executable, "-m", "reconciler", "plan", EXAMPLES, "--json",
+            sys.executable, "-m", "reconciler", "plan", paths, "--json",
             "--endpoint-url", endpoint, "--state", str(state),
         ],
     )  # fmt: skip
@@ -358,20 +432,34 @@ def age_pending_intents(lake: Lake, endpoint: str, state: Path | str) -> list[st
     from reconciler.state.local import LocalStateStore
 
     candidates = unresolved_intents(state)
-    if not candidates:
+    waiting_exports = unresolved_export_intents(state)
+    if not candidates and not waiting_exports:
         return []
-    actions = plan_actions(endpoint, state)
+    actions = plan_actions(endpoint, state, lake.paths)
     present = lake.identities()
     names = [
         name
         for name in candidates
         if actions.get(name, {}).get("action") == "pending" and present[DESIRED[name]] == 0
     ]
-    if not names:
+    tasks_present = lake.task_identities() if waiting_exports else Counter()
+    export_names = [
+        name
+        for name in waiting_exports
+        if actions.get(name, {}).get("action") == "pending"
+        and tasks_present[lake.exports[name]] == 0
+    ]
+    if not names and not export_names:
         return []
     store = LocalStateStore(state)
     with store.lock("tests/faults: let the pending-intent grace window pass"):
         document = store.read()
+        exports = dict(document.exports)
+        for name in export_names:
+            record = exports[name]
+            assert record.intent_at is not None and record.import_id is None
+            exports[name] = replace(record, intent_at=record.intent_at - AGE_BY)
+        document = document.with_exports(exports)
         records = dict(document.imports)
         for name in names:
             record = records[name]
@@ -384,7 +472,21 @@ def age_pending_intents(lake: Lake, endpoint: str, state: Path | str) -> list[st
                 record, intent=replace(record.intent, at=moved), attempts=attempts
             )
         store.write(document.with_records(records))
-    return [f"{name}: {actions[name]['reason']}" for name in names]
+    return [f"{name}: {actions[name]['reason']}" for name in [*names, *export_names]]
+
+
+def unresolved_export_intents(state: Path | str) -> dict[str, Any]:
+    """Export records holding an intent without an importId."""
+    from reconciler.state.local import LocalStateStore
+
+    if not Path(state).exists():
+        return {}
+    document = LocalStateStore(state).read()
+    return {
+        name: record
+        for name, record in document.exports.items()
+        if record.intent_at is not None and record.import_id is None
+    }
 
 
 # -- converging and checking -------------------------------------------------------------------
@@ -414,17 +516,19 @@ class Convergence:
         return "\n".join(lines)
 
 
-def settled(state: Path | str) -> bool:
-    """Every desired entry recorded COMPLETED in state, with no intent left."""
+def settled(state: Path | str, exports: Iterable[str] = ()) -> bool:
+    """Every desired entry (and export) recorded COMPLETED in state, with no intent left."""
     from reconciler.state.local import LocalStateStore
 
     if not Path(state).exists():
         return False
-    records = LocalStateStore(state).read().imports
+    document = LocalStateStore(state).read()
+    records = document.imports
+    done = {name: r for name, r in document.exports.items() if r.status == "COMPLETED"}
     return all(
         name in records and records[name].status == "COMPLETED" and records[name].intent is None
         for name in DESIRED
-    )
+    ) and all(name in done and done[name].intent_at is None for name in exports)
 
 
 WAIT = ("--wait", "--wait-timeout", "30")
@@ -444,10 +548,12 @@ def converge(
     result = result or Convergence()
     for _ in range(max_runs):
         result.aged += age_pending_intents(lake, lake.endpoint_url, state)
-        run = apply(lake.endpoint_url, state, *extra)
+        run = apply(lake.endpoint_url, state, *extra, paths=lake.paths)
         result.runs.append(run)
         if run.returncode == 0:
-            if settled(state):  # state records every import done (AWS agrees: inspect())
+            if settled(
+                state, lake.exports
+            ):  # state records every import done (AWS agrees: inspect())
                 result.converged = True
                 break
             if "--wait" in extra:
@@ -465,6 +571,7 @@ class Findings:
     events_ingested: dict[str, int]
     state_problems: list[str]
     stale: list[str]  # records not COMPLETED in state although COMPLETED in AWS
+    export_problems: list[str] = field(default_factory=list)  # the journey's exports
 
     @property
     def duplicates(self) -> int:
@@ -486,7 +593,7 @@ class Findings:
         found += self.state_problems
         if not STALE_STATE_BUG_OPEN:
             found += self.stale
-        return found
+        return found + self.export_problems
 
 
 def state_problems(
@@ -544,7 +651,55 @@ def inspect(lake: Lake, state: Path | str) -> Findings:
         events_ingested={arn: row["events_ingested"] for arn, row in stats.items()},
         state_problems=problems,
         stale=stale,
+        export_problems=export_problems(lake, state) if lake.exports else [],
     )
+
+
+def export_problems(lake: Lake, state: Path | str) -> list[str]:
+    """Exactly one task per desired export, none other; every event of each export's range
+    the store holds copied to its log group exactly once; state naming each task, COMPLETED.
+    Events are counted in the sandbox's own books (the in-process session sandbox)."""
+    from reconciler.sandbox.backend import lake_backends
+    from reconciler.state.local import LocalStateStore
+
+    found = []
+    tasks = lake.tasks()
+    by_identity: dict[ExportIdentityKey, list[dict[str, Any]]] = {}
+    for task in tasks:
+        by_identity.setdefault(task_identity(task), []).append(task)
+    for name, wanted in lake.exports.items():
+        if len(by_identity.get(wanted, [])) != 1:
+            found.append(f"{name}: {len(by_identity.get(wanted, []))} tasks (want exactly 1)")
+    others = [t["importId"] for k, ts in by_identity.items() if k not in lake.exports.values()
+              for t in ts]  # fmt: skip
+    if others:
+        found.append(f"{len(others)} task(s) match no desired export: {others}")
+    expected: Counter[str] = Counter()
+    for source, start, end in lake.exports.values():
+        account, region = source.split(":")[4], source.split(":")[3]
+        store = lake_backends[account][region].stores[source]
+        low, high = start.timestamp() * 1000, end.timestamp() * 1000
+        expected[source.rsplit("/", 1)[1]] += sum(
+            low <= event.time_ms <= high for event in store.held.values()
+        )
+    for row in lake.hook("stats")["log_groups"]:
+        store_id = row["log_group"].rsplit("/", 1)[1]
+        if row["duplicate_events"]:
+            found.append(f"{row['log_group']}: {row['duplicate_events']} events copied twice")
+        if row["events_copied"] != expected.get(store_id):
+            found.append(
+                f"{row['log_group']}: {row['events_copied']} events copied, want "
+                f"{expected.get(store_id)}"
+            )
+    records = LocalStateStore(state).read().exports
+    ids = {t["importId"]: t["importStatus"] for t in tasks}
+    for name in lake.exports:
+        record = records.get(name)
+        if record is None:
+            found.append(f"state: no export record for {name}")
+        elif record.intent_at is not None or ids.get(record.import_id or "") != "COMPLETED":
+            found.append(f"state: {name} is {record} (its task: {ids.get(record.import_id or '')})")
+    return found
 
 
 # -- one crash round ---------------------------------------------------------------------------
@@ -623,7 +778,10 @@ def crash_round(
     convergence = Convergence()
     for kill in kills:
         convergence.aged += age_pending_intents(lake, lake.endpoint_url, state)
-        run = apply(lake.endpoint_url, state, *WAIT, crash_at=kill.crash_at, kill_after=kill.after)
+        run = apply(
+            lake.endpoint_url, state, *WAIT, crash_at=kill.crash_at, kill_after=kill.after,
+            paths=lake.paths,
+        )  # fmt: skip
         killed_runs.append(run)
         problem = state_after_kill(state)
         if problem:
