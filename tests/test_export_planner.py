@@ -403,7 +403,7 @@ def test_an_error_finding_stops_the_create_and_says_what_to_fix() -> None:
 def test_missing_ranges_are_whole_days_cut_to_the_range(
     days: dict[str, int], expected: list[tuple[str, str]]
 ) -> None:
-    from reconciler.plan.exports import missing_ranges
+    from reconciler.plan.export_gaps import missing_ranges
 
     identity = ExportIdentity(STORE, datetime(2026, 1, 1, 6, tzinfo=UTC),
                               datetime(2026, 1, 3, 18, tzinfo=UTC))  # fmt: skip

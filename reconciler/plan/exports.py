@@ -11,6 +11,7 @@ was lost is settled by proof, never by time alone. Beyond that:
   still to start, pending or running would copy a partial set, so it is `queued` behind them.
 - A range that meets another task of the same store (that may have copied events) would copy
   those events twice: `attention`, unless the entry says `allow_overlap: true`.
+What a FAILED export left out, and what a re-export would copy twice, is export_gaps.py's.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from reconciler.exportspec import BYTES_PER_EVENT, ExportIdentity, ExportSpec
+from reconciler.exportspec import ExportIdentity, ExportSpec
 from reconciler.fields import arn_parts, format_time_ms, parse_time
 from reconciler.findings import Evidence, Finding
 from reconciler.observed import Failure, Place
 from reconciler.observed_exports import ObservedExport
+from reconciler.plan import export_gaps
 from reconciler.plan.desired import command_hint
 from reconciler.plan.preflighted import attach
 from reconciler.plan.types import Action, ActionKind, ExportIdentityView
@@ -289,9 +291,9 @@ class _ExportPlanner:
             import_id=task.import_id,
         )
 
-    def _why_uncounted(self, spec: ExportSpec) -> str:
-        error = self.given.observed.count_errors.get(spec.name)
-        return f" ({error})" if error else ""
+    def _gaps_advice(self, spec: ExportSpec) -> str:
+        hint = self._hint("--replace", spec.name)
+        return export_gaps.gaps_advice(spec, self.given.observed, hint)
 
     def _hint(self, *options: str) -> str:
         return command_hint(self.given.paths, *options)
@@ -339,71 +341,8 @@ class _ExportPlanner:
             spec,
             ActionKind.REPLACE,
             f"--replace confirmed: a new task copies {_range(spec.identity)} again, in place "
-            f"of {was}; {self._copied_twice(spec, task)}",
+            f"of {was}; {export_gaps.copied_twice(spec, task, self.given.observed)}",
             import_id=import_id,
-        )
-
-    def _copied_twice(self, spec: ExportSpec, task: ObservedExport | None) -> str:
-        """How many events a whole re-export copies a second time: counted in the log group
-        when it could be, else estimated from what the old task reports it copied."""
-        days = self.given.observed.log_days.get(spec.name)
-        if days is not None:
-            held = sum(days.values())
-            if not held:
-                return "the log group holds no event of the range, so none is copied twice"
-            return (
-                f"{held:,} event(s) the log group already holds in the range are copied a "
-                "second time"
-            )
-        if task is not None and task.bytes_imported == 0:
-            return "the old task copied nothing, so no event is copied twice"
-        if task is not None and task.bytes_imported:
-            about = max(1, task.bytes_imported // BYTES_PER_EVENT)
-            return (
-                f"the log group's events could not be counted{self._why_uncounted(spec)}; "
-                "the old task copied "
-                f"{task.bytes_imported:,} bytes, about {about:,} event(s) at "
-                f"{BYTES_PER_EVENT:,} bytes per event, which are copied a second time"
-            )
-        return (
-            "the log group's events could not be counted and the old task reports no bytes: "
-            "an unknown number of events already there are copied a second time"
-        )
-
-    def _gaps_advice(self, spec: ExportSpec) -> str:
-        """What to export again: the days of the range its log group holds nothing of."""
-        if spec.name not in self.given.observed.log_days:
-            return "export the missing days with entries that say `fills: " + spec.name + "`"
-        days = self.given.observed.log_days[spec.name]
-        if days is None:
-            return (
-                f"the days the log group lacks could not be counted{self._why_uncounted(spec)}, so "
-                "no fill is proposed: a re-export of the whole range copies again every event "
-                f"already there. To do it anyway, confirm it with "
-                f"{self._hint('--replace', spec.name)} (the plan then says how many events)"
-            )
-        if spec.identity.start is None or spec.identity.end is None:
-            held = ", ".join(sorted(d for d, n in days.items() if n)) or "none"
-            return (
-                "export the missing days with entries that say `fills: " + spec.name + "` "
-                f"(an open range has no days to walk; days the log group holds: {held})"
-            )
-        missing = missing_ranges(spec.identity, days)
-        if not missing:
-            return (
-                "the log group holds events on every day of the range, so there is no "
-                "missing day to export (a failed batch wrote none of its day)"
-            )
-        role = f"role_arn: '{spec.role_arn}', " if spec.role_arn else ""
-        entries = "; ".join(
-            f"{{name: {spec.name}-fill-{index}, source: {spec.source}, {role}fills: "
-            f"{spec.name}, start_event_time: '{format_time_ms(start)}', end_event_time: "
-            f"'{format_time_ms(end)}'}}"
-            for index, (start, end) in enumerate(missing, start=1)
-        )
-        return (
-            f"export only the {len(missing)} missing range(s) (days the log group holds no "
-            f"event of), as these entries under `exports:`: {entries}"
         )
 
     def _fill(self, spec: ExportSpec) -> Action | None:
@@ -426,24 +365,9 @@ class _ExportPlanner:
                 f"fills '{spec.fills}', whose task {task.import_id} COMPLETED: there is nothing "
                 "to fill; remove this entry",
             )
-        days = self.given.observed.log_days.get(spec.name)
-        if days is None:
-            return self._action(
-                spec,
-                ActionKind.ATTENTION,
-                "the events its log group holds in this range could not be counted"
-                f"{self._why_uncounted(spec)}: filling it "
-                "could copy some of them twice, so it waits until they can be",
-            )
-        held = sum(days.values())
-        if held:
-            return self._action(
-                spec,
-                ActionKind.ATTENTION,
-                f"the log group already holds {held:,} event(s) in this range (on "
-                f"{', '.join(sorted(d for d, n in days.items() if n))}): filling it would copy "
-                "them twice; narrow it to the days that hold none",
-            )
+        blocked = export_gaps.fill_blocked(spec, self.given.observed)
+        if blocked is not None:
+            return self._action(spec, ActionKind.ATTENTION, blocked)
         return None  # nothing there: planned as a new export, past the filled task's overlap
 
     def _unanswered(self, spec: ExportSpec, record: ExportRecord, since: datetime) -> Action:
@@ -656,24 +580,3 @@ def export_records(state_exports: Mapping[str, ExportRecordState]) -> dict[str, 
         )
         for name, r in state_exports.items()
     }
-
-
-def missing_ranges(
-    identity: ExportIdentity, days: Mapping[str, int]
-) -> list[tuple[datetime, datetime]]:
-    """The range's UTC days the log group holds no event of, merged where adjacent and cut
-    to the range's own ends (a closed range: a day ends at .999)."""
-    if identity.start is None or identity.end is None:
-        return []  # an open range has no days to walk: the advice names none
-    ranges: list[tuple[datetime, datetime]] = []
-    day = identity.start.replace(hour=0, minute=0, second=0, microsecond=0)
-    while day <= identity.end:
-        if not days.get(day.strftime("%Y-%m-%d")):
-            start = max(day, identity.start)
-            end = min(day + timedelta(days=1) - timedelta(milliseconds=1), identity.end)
-            if ranges and ranges[-1][1] + timedelta(milliseconds=1) == start:
-                ranges[-1] = (ranges[-1][0], end)
-            else:
-                ranges.append((start, end))
-        day += timedelta(days=1)
-    return ranges
