@@ -80,7 +80,7 @@ class SandboxClient:
     def reset(self, seed: bool = True) -> None:
         self.hook("reset", {"seed": seed})
         self.config(**FAST, flaky_keys=[], denied_actions=[], export_failing_days=[],
-                    export_batch_seconds=0.0)  # fmt: skip
+                    export_batch_seconds=0.0, export_kms_denied=False)  # fmt: skip
 
     def bulk_imports(self, count: int, destination: str, **fields: Any) -> list[str]:
         result = self.hook("bulk-imports", {"count": count, "destination": destination, **fields})

@@ -53,6 +53,9 @@ class SandboxConfig:
     # eventTime), and the days (YYYY-MM-DD) whose batches fail, as a role or KMS key would.
     export_batch_seconds: float = 0.5
     export_failing_days: list[str] = field(default_factory=list)
+    # Every batch of a task from a store with a KMS key fails, as when the role may not use
+    # the key (kms:Decrypt): the task ends FAILED having copied nothing.
+    export_kms_denied: bool = False
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply known keys (from JSON); unknown keys or bad values are a caller error, and
@@ -85,6 +88,8 @@ class SandboxConfig:
             isinstance(day, str) and len(day) == 10 for day in self.export_failing_days
         ):
             raise ValueError("export_failing_days must be a list of YYYY-MM-DD days")
+        if not isinstance(self.export_kms_denied, bool):
+            raise ValueError("export_kms_denied must be true or false")
         if self.store_ready_seconds < 0:
             raise ValueError("store_ready_seconds must be >= 0")
 

@@ -225,6 +225,14 @@ class ExportBackend(BaseBackend):
         task.updated = max(task.updated, task.created)
 
     def _run(self, task: ExportTask, batch: Batch) -> None:
+        store = lake_backends[self.account_id][self.region_name].stores.get(task.source_arn)
+        if CONFIG.export_kms_denied and store is not None and store.kms_key_id:
+            batch.status = FAILED
+            batch.error = (
+                f"KMSAccessDeniedException: {task.role_arn} is not allowed kms:Decrypt on "
+                f"{store.kms_key_id} (the sandbox's export_kms_denied)."
+            )
+            return
         if batch.day in CONFIG.export_failing_days:
             batch.status = FAILED
             batch.error = (
@@ -232,7 +240,6 @@ class ExportBackend(BaseBackend):
                 "logs:CreateLogStream (the sandbox fails this batch on purpose)."
             )
             return
-        store = lake_backends[self.account_id][self.region_name].stores.get(task.source_arn)
         counts: Counter[str] = store.ingested if store else Counter()
         messages = _messages(self.account_id, batch.events)
         rows: list[dict[str, Any]] = [

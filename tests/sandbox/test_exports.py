@@ -116,6 +116,25 @@ def test_a_failed_batch_writes_none_of_its_day_and_the_task_fails(filled: Sandbo
     assert only_failed == failed
 
 
+def test_a_key_the_role_may_not_use_fails_every_batch_of_a_keyed_store(
+    filled: SandboxClient,
+) -> None:
+    from reconciler.sandbox.backend import lake_backends
+    from reconciler.sandbox.seed import ACCOUNT
+
+    filled.config(export_kms_denied=True)
+    assert task(filled, export(filled)["importId"])["importStatus"] == "COMPLETED"  # no key
+    before = log_groups(filled)[GROUP]["events_copied"]
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    lake_backends[ACCOUNT]["us-east-1"].stores[STORE].kms_key_id = key
+    created = export(filled, importFilter=JAN_5_6)
+    found = task(filled, created["importId"])
+    listed = batches(filled, created["importId"])
+    assert found["importStatus"] == "FAILED" and listed
+    assert all(b["status"] == "FAILED" and key in b["errorMessage"] for b in listed)
+    assert log_groups(filled)[GROUP]["events_copied"] == before > 0  # nothing more copied
+
+
 def test_three_active_tasks_per_account_and_cancel(filled: SandboxClient) -> None:
     filled.config(export_batch_seconds=600)  # nothing finishes during the test
     ids = [export(filled, importFilter=JAN_5_6)["importId"] for _ in range(3)]
