@@ -25,8 +25,15 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def freeze_survivors() -> None:
-    """Move everything alive now out of the collector's sight for good (gc.freeze): what a
+@contextmanager
+def frozen_survivors() -> Iterator[None]:
+    """Everything alive now out of the collector's sight for the block (gc.freeze): what a
     run loaded once (specs, records, observations) is then not walked again by every
-    collection its later steps cause. Cycles made after this are still collected."""
+    collection its later steps cause. Cycles made inside are still collected; after it, the
+    frozen objects are the collector's again (a caller in the same process keeps nothing
+    frozen)."""
     gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -200,6 +200,9 @@ CASES.update({
     "FAILED and the gaps not countable: the plan says --replace is the way": Case(
         [export()], [("cw-jan", "attention")], tasks=[FAILED_T1], records=MINE,
         log_days={"cw-jan": None}, words="reconcile apply m.yaml --replace cw-jan"),
+    "pinned and FAILED, not countable: the hint says the pin goes first": Case(
+        [export(import_id="t1")], [("cw-jan", "attention")], tasks=[FAILED_T1], records=MINE,
+        log_days={"cw-jan": None}, words="--replace cw-jan once the entry's import_id is removed"),
     "--replace of a FAILED export: replace, saying how many events the log group holds": Case(
         [export()], [("cw-jan", "replace")], tasks=[FAILED_T1], records=MINE, replace=REPLACE,
         log_days={"cw-jan": {"2026-01-02": 40, "2026-01-03": 2}}, words="42 event(s)"),

@@ -67,3 +67,18 @@ def test_any_spelling_of_the_resource_may_match() -> None:
     with_suffix = [doc(allow("logs:CreateLogStream", group + ":*"))]
     assert grant(with_suffix, "logs:CreateLogStream", [group]) is Grant.ABSENT
     assert grant(with_suffix, "logs:CreateLogStream", [group, group + ":*"]) is Grant.ALLOWED
+
+
+def test_a_deny_with_not_resource_excluding_one_spelling_is_not_a_denial() -> None:
+    group = "arn:aws:logs:us-east-1:123456789012:log-group:aws/cloudtrail/abc"
+    documents = [
+        doc(
+            allow("logs:*", "*"),
+            {"Effect": "Deny", "Action": "logs:*", "NotResource": [group, group + ":*"]},
+        )
+    ]
+    assert grant(documents, "logs:CreateLogGroup", [group, group + ":*"]) is Grant.ALLOWED
+    narrow = [doc(allow("logs:*", "*"), {"Effect": "Deny", "Action": "logs:*",
+                                          "NotResource": group})]  # fmt: skip
+    assert grant(narrow, "logs:CreateLogGroup", [group, group + ":*"]) is Grant.ALLOWED
+    assert grant(narrow, "logs:CreateLogGroup", [group + ":x"]) is Grant.DENIED

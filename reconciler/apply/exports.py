@@ -70,6 +70,10 @@ class ExportApplier:
         self.observed = observed
         self.import_actions = import_actions
         self.clock = clock
+        # Exports sent a CreateImportTask in this run (answered or not): never again in it,
+        # whatever a later re-plan says (a --replace whose new task fails too must wait for
+        # a person, not start a third).
+        self.sent: set[str] = set()
 
     def run(self, actions: Sequence[Action]) -> dict[str, ExportStep]:
         steps: dict[str, ExportStep] = {}
@@ -172,7 +176,15 @@ class ExportApplier:
                 if old is not None:  # a rename keeps everything, an unanswered intent too
                     record = replace(old, name=spec.name, manifest_file=spec.location.file)
                 elif spec.name in records:  # the tasks it replaced stay its own
-                    record = replace(record, replaced=records[spec.name].replaced)
+                    earlier = records[spec.name]
+                    replaced = earlier.replaced
+                    if (
+                        spec.name in self.replace
+                        and earlier.import_id
+                        and earlier.import_id != action.import_id
+                    ):  # --replace found the range exported again: adopted in place of it
+                        replaced = (*replaced, earlier.import_id)
+                    record = replace(record, replaced=replaced)
                 records[spec.name] = record
 
             self.keeper.update_exports(adopt)
@@ -180,6 +192,11 @@ class ExportApplier:
                 return ExportStep(f"renamed from {action.previous_name}", ApplyOutcome.RENAMED)
             return ExportStep(f"adopted task {action.import_id}", ApplyOutcome.ADOPTED)
         if action.action in (ActionKind.CREATE, ActionKind.REPLACE):
+            if spec.name in self.sent:
+                return ExportStep(
+                    "not created again: this run already sent its CreateImportTask",
+                    ApplyOutcome.NOT_STARTED,
+                )
             return self._create(spec, action.action)
         self._refresh(action)
         return None
@@ -245,6 +262,7 @@ class ExportApplier:
             self._undo(spec, before)
             return ExportStep("not created: no role_arn", ApplyOutcome.NOT_STARTED)
         writer = self.connector.export_writer(spec.account)
+        self.sent.add(spec.name)
         crash_point("export_before_create")  # the intent is in state, nothing sent
         outcome = writer.create_task(spec.region, spec.source, spec.role_arn, spec.start, spec.end)
         crash_point("export_after_create")  # the task may exist, state holds only the intent

@@ -16,7 +16,7 @@ from reconciler.apply.exports import ExportApplier, ExportStep
 from reconciler.apply.runner import Applier
 from reconciler.apply.types import ApplyEvents, ApplyOptions, ApplyResult, SilentEvents
 from reconciler.errors import ReconcileError
-from reconciler.gcpause import freeze_survivors
+from reconciler.gcpause import frozen_survivors
 from reconciler.observed import Observed
 from reconciler.outcomes import ApplyOutcome
 from reconciler.plan.desired import (
@@ -145,17 +145,18 @@ def run_apply(
         )
         keeper = StateKeeper(store, state)
         keeper.remember_foreign(foreign_finished(observed, state))
-        freeze_survivors()  # the steps below re-plan over them again and again
-        applier = Applier(without_exports(saved), keeper, connector, options, events, stop)
-        result = applier.run()
-        if any(action.kind == "export" for action in saved.plan.actions):
+        with frozen_survivors():  # the steps below re-plan over them again and again
+            applier = Applier(without_exports(saved), keeper, connector, options, events, stop)
+            result = applier.run()
+            if any(action.kind == "export" for action in saved.plan.actions):
 
-            def replan(document: StateDocument) -> SavedPlan:
-                return plan_and_observed(replace(request.plan, exports=True), document, connector)[
-                    0
-                ]
+                def replan(document: StateDocument) -> SavedPlan:
+                    again = replace(request.plan, exports=True)
+                    return plan_and_observed(again, document, connector)[0]
 
-            result = _run_exports(saved, result, keeper, connector, events, stop, options, replan)
+                result = _run_exports(
+                    saved, result, keeper, connector, events, stop, options, replan
+                )
         return result
 
 
@@ -203,9 +204,16 @@ def _run_exports(
                 )
             if replan is None or stop.is_set() or result.timed_out:
                 break
-            followed = _start_what_may_now(exporter, replan(keeper.document), may_start, steps)
-            if not followed:
+            fresh = replan(keeper.document)
+            followed = _start_what_may_now(exporter, fresh, may_start, steps)
+            if followed:
+                continue
+            if not _waiting_for_a_slot(fresh, may_start - exporter.sent):
                 break
+            if deadline is not None and time.monotonic() >= deadline:
+                result = replace(result, timed_out=True)  # exit 4: still queued
+                break
+            stop.wait(options.poll_interval)  # tasks nobody here follows hold the slots
     done = [
         replace(a, outcome=steps[a.name].outcome if a.name in steps else "nothing to do")
         for a in shown
@@ -214,6 +222,8 @@ def _run_exports(
     errors = [*result.errors, *(f"{n}: {s.outcome}" for n, s in steps.items()
                                 if s.kind is ApplyOutcome.FAILED)]  # fmt: skip
     attention = result.attention | {a.name for a in shown if a.action is ActionKind.ATTENTION}
+    # and a task that ended FAILED or CANCELLED while --wait followed it needs a person too
+    attention |= {name for name, step in steps.items() if step.kind is ApplyOutcome.ATTENTION}
     plan = replace(result.plan, actions=(*result.plan.actions, *done))
     return replace(result, plan=plan, kinds=kinds, errors=errors, attention=attention)
 
@@ -264,7 +274,7 @@ def _start_what_may_now(
         if a.kind == "export"
         and a.action in (ActionKind.CREATE, ActionKind.REPLACE)
         and a.name in may_start
-        and not (a.name in steps and steps[a.name].kind is ApplyOutcome.STARTED)
+        and a.name not in exporter.sent  # one CreateImportTask per export and run, at most
     ]
     if not ready:
         return []
@@ -273,6 +283,18 @@ def _start_what_may_now(
     started = exporter.run(ready)
     steps.update(started)
     return [name for name, step in started.items() if step.kind is ApplyOutcome.STARTED]
+
+
+def _waiting_for_a_slot(fresh: SavedPlan, names: set[str]) -> bool:
+    """Whether an export that may start in this run is queued only behind AWS's 3 active
+    tasks of its account (tasks that will end): --wait keeps waiting for it then."""
+    return any(
+        a.kind == "export"
+        and a.action is ActionKind.QUEUED
+        and a.queue_position is not None
+        and a.name in names
+        for a in fresh.plan.actions
+    )
 
 
 def stale_reasons(saved: SavedPlan, state: StateDocument, observed_ids: Iterable[str]) -> list[str]:

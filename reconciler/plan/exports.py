@@ -247,7 +247,7 @@ class _ExportPlanner:
                 ActionKind.ATTENTION,
                 f"task {import_id} is no longer listed in {spec.account}/{spec.region}; "
                 "check the log group before exporting again; to export the range again "
-                f"anyway, confirm it with {self._hint('--replace', spec.name)}",
+                f"anyway, confirm it with {self._replace_hint(spec)}",
                 import_id=import_id,
             )
         if task.status in ("FAILED", "CANCELLED") and spec.name in self.given.replace:
@@ -287,16 +287,21 @@ class _ExportPlanner:
             ActionKind.ATTENTION,
             f"task {task.import_id} is {task.status} ({copied}); exporting again copies what "
             "it copied a second time: export only the missing part under a new name, or "
-            f"confirm a whole new export of the range with {self._hint('--replace', spec.name)}",
+            f"confirm a whole new export of the range with {self._replace_hint(spec)}",
             import_id=task.import_id,
         )
 
     def _gaps_advice(self, spec: ExportSpec) -> str:
-        hint = self._hint("--replace", spec.name)
+        hint = self._replace_hint(spec)
         return export_gaps.gaps_advice(spec, self.given.observed, hint)
 
-    def _hint(self, *options: str) -> str:
-        return command_hint(self.given.paths, *options)
+    def _replace_hint(self, spec: ExportSpec) -> str:
+        """How a whole re-export is confirmed, as the person runs it. A pinned entry names its
+        task for good, so the pin goes first (--replace does not move a pin)."""
+        command = command_hint(self.given.paths, "--replace", spec.name)
+        if spec.import_id:
+            return f"{command} once the entry's import_id is removed"
+        return command
 
     def _replacement(
         self,
@@ -406,9 +411,13 @@ class _ExportPlanner:
                 f"CreateImportTask sent at {format_time_ms(since)} got no answer yet; waiting "
                 "for the task to be listed",
             )
-        return self._new(
-            spec, "the unanswered CreateImportTask never reached AWS: ", excused=record.replaced
-        )
+        why = "the unanswered CreateImportTask never reached AWS: "
+        if record.replaced:  # the person confirmed it copies the old task's events again
+            why = (
+                f"the unanswered CreateImportTask (the --replace of task {record.replaced[-1]}, "
+                "confirmed earlier: its events are copied again) never reached AWS: "
+            )
+        return self._new(spec, why, excused=record.replaced)
 
     def _new(self, spec: ExportSpec, why: str = "", excused: Iterable[str] = ()) -> Action:
         """A create, unless a task has the identity already or the range meets one that may

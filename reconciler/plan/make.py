@@ -110,6 +110,13 @@ def _check_names(desired: Desired, request: PlanRequest) -> None:
     for option, names in named:
         # --target and --replace name exports too; --retry only imports (AWS cannot retry a task)
         unknown = sorted(set(names) - (known if option == "--retry" else known_targets))
+        exports = sorted(set(unknown) & {spec.name for spec in desired.exports})
+        if exports:
+            raise UsageError(
+                f"--retry {', '.join(exports)}: an export's task cannot be retried (AWS has no "
+                "retry for CloudWatch Logs import tasks); export the missing days with `fills:` "
+                "entries as the plan proposes, or re-export the whole range with --replace NAME."
+            )
         if unknown:
             raise UsageError(
                 f"{option} {', '.join(unknown)}: no manifest entry in "

@@ -76,10 +76,14 @@ def _permissions(spec: ExportSpec, policies: Answer[RolePolicies]) -> list[Findi
     if isinstance(policies, NotFound):
         return []  # the role vanished between two reads: the next plan says so
     group = log_group_arn(spec.source)
-    # Spellings of the resources IAM may match: log-group ARNs are written with and without
-    # `:*`; PutResourcePolicy takes no resource but `*`.
-    wanted = [("cloudtrail:GetEventDataStoreData", [spec.source])] + [
-        (action, [group, f"{group}:*", f"{group}:log-stream:*", "*"]) for action in LOGS_ACTIONS
+    # Each action against its own resource, in the spellings IAM may match: a log group's
+    # ARN is written with and without `:*`, a stream's under it; PutResourcePolicy takes no
+    # resource but `*`.
+    wanted = [
+        ("cloudtrail:GetEventDataStoreData", [spec.source]),
+        ("logs:CreateLogGroup", [group, f"{group}:*"]),
+        ("logs:CreateLogStream", [f"{group}:*", f"{group}:log-stream:*"]),
+        ("logs:PutResourcePolicy", ["*"]),
     ]
     absent, denied = [], []
     for action, resources in wanted:

@@ -51,7 +51,10 @@ def _applies(statement: Mapping[str, Any], action: str, resources: Sequence[str]
         return False
     if "NotResource" in statement:
         excluded = _listed(statement["NotResource"])
-        return any(not _matches(excluded, resource, False) for resource in resources)
+        outside = [not _matches(excluded, resource, False) for resource in resources]
+        # Spellings of one resource: an Allow is read leniently, a Deny strictly (a Deny
+        # counts only when no spelling is excluded), so neither is claimed wrongly.
+        return all(outside) if statement.get("Effect") == "Deny" else any(outside)
     return any(_matches(_listed(statement.get("Resource")), r, False) for r in resources)
 
 

@@ -545,3 +545,54 @@ def test_apply_wait_starts_queued_exports_once_what_held_them_is_done(
     assert copied["events_copied"] == in_range > 0
     code, out, _ = invoke(["plan", folder, "--json", "--detailed-exitcode", *common], capsys)
     assert code == 0  # nothing left to do
+
+
+def _failed_two_day_export(
+    sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[Path, list[str], str]:
+    cloudtrail = sandbox.client("cloudtrail")
+    filled = start(cloudtrail, StartEventTime=datetime(2026, 1, 5, tzinfo=UTC),
+                   EndEventTime=datetime(2026, 1, 6, 23, 59, tzinfo=UTC))  # fmt: skip
+    assert wait_finished(cloudtrail, filled["ImportId"])["ImportStatus"] == "COMPLETED"
+    sandbox.config(export_failing_days=["2026-01-06"])
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "exports.yaml").write_text(
+        f"version: 1\nexports:\n  - name: cw-two\n    source: {seed.MANAGEMENT_STORE_ARN}\n"
+        f"    role_arn: {seed.ROLE_ARN}\n    start_event_time: 2026-01-05T00:00:00Z\n"
+        "    end_event_time: 2026-01-06T23:59:59.999Z\n"
+    )
+    common = ["--state", str(tmp_path / "s.json"), "--endpoint-url", sandbox.endpoint_url]
+    assert invoke(["apply", str(folder), *common, *FAST_APPLY], capsys)[0] == 0
+    (first,) = tasks(sandbox)
+    assert first["importStatus"] == "FAILED"
+    return folder, common, str(first["importId"])
+
+
+def test_a_replacement_that_fails_again_under_wait_is_not_replaced_again(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, common, _ = _failed_two_day_export(clean_sandbox, tmp_path, capsys)
+    # the cause is not fixed: the new task fails as well; --wait must not start a third
+    code, out, err = invoke(["apply", str(folder), *common, "--replace", "cw-two", "--wait",
+                             "--wait-timeout", "20", *FAST_APPLY], capsys)  # fmt: skip
+    assert code == 3, out + err  # attention: a person decides
+    assert len(tasks(clean_sandbox)) == 2
+    assert log_group(clean_sandbox)["duplicate_events"] > 0  # the one confirmed second copy
+
+
+def test_replace_that_finds_the_range_exported_again_adopts_it_and_keeps_the_old_one_out(
+    clean_sandbox: SandboxClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, common, first = _failed_two_day_export(clean_sandbox, tmp_path, capsys)
+    clean_sandbox.config(export_failing_days=[])
+    again = clean_sandbox.client("logs").create_import_task(  # someone did it by hand
+        importSourceArn=seed.MANAGEMENT_STORE_ARN, importRoleArn=seed.ROLE_ARN,
+        importFilter={"startEventTime": 1767571200000, "endEventTime": 1767743999999},
+    )["importId"]  # fmt: skip
+    code, out, err = invoke(["apply", str(folder), *common, "--replace", "cw-two", *FAST_APPLY],
+                            capsys)  # fmt: skip
+    assert code == 0, out + err
+    record = LocalStateStore(tmp_path / "s.json").read().exports["cw-two"]
+    assert (record.import_id, record.replaced) == (again, (first,))
+    assert len(tasks(clean_sandbox)) == 2
